@@ -1,0 +1,1 @@
+"""The `cuecard` command line: the local stack, feeding, scoring, auditing and benchmarks."""
