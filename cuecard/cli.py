@@ -1,0 +1,49 @@
+"""`cuecard`: one command line for the local stack, the jobs, scoring, auditing and benchmarks.
+
+Each command group lives in its own module exposing `register(subparsers)`; this module only
+assembles them and turns configuration errors into one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from cuecard.settings import SettingsError
+from cuecard.stack import StackError
+
+COMMAND_MODULES = (
+    "cuecard.stack_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every command group registered."""
+    parser = argparse.ArgumentParser(
+        prog="cuecard",
+        description="Real-time coaching for contact-center agents on PyFlink and Kafka. "
+        "Settings come from CUECARD_* env vars; each command's --help names them.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cuecard` script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (SettingsError, StackError) as err:
+        print(f"cuecard: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

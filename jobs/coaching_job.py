@@ -1,0 +1,48 @@
+"""The live coaching job: Kafka sources -> `jobs.pipeline` -> Kafka sinks.
+
+Submitted to the cluster by `cuecard job submit` (`flink run -py jobs/coaching_job.py`); it reads its
+settings from the same `CUECARD_*` env vars as every other cuecard process.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pyflink.common import Configuration
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import StreamTableEnvironment
+
+from cuecard.settings import load_settings
+from cuecard.stack import connector_jar
+from jobs.kafka_io import sink_ddl, sink_specs, source_ddl
+from jobs.pipeline import build_pipeline, output_type_info
+
+JOB_NAME = "cuecard-coaching"
+
+
+def main() -> None:
+    """Build the job graph and submit it (detached when run through `flink run -d`)."""
+    settings = load_settings()
+    config = Configuration()
+    config.set_string("pipeline.name", JOB_NAME)
+    # The client needs the connector on its classpath to plan the Kafka tables, the cluster to run them.
+    config.set_string("pipeline.jars", connector_jar(settings).as_uri())
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(settings.parallelism)
+    t_env = StreamTableEnvironment.create(env)
+    t_env.execute_sql(source_ddl(settings, group_id=JOB_NAME))
+    inputs = t_env.to_data_stream(t_env.from_path("cuecard_inputs"))
+    outputs = build_pipeline(inputs)
+    statements = t_env.create_statement_set()
+    for spec in sink_specs(settings):
+        stream = getattr(outputs, spec.topic.split(".", 1)[1], None)
+        if stream is None:
+            continue
+        t_env.execute_sql(sink_ddl(settings, spec, JOB_NAME))
+        statements.add_insert(spec.table, t_env.from_data_stream(stream))
+    statements.attach_as_datastream()
+    env.execute(JOB_NAME)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
