@@ -28,6 +28,7 @@ class Settings:
 
     run_dir: Path = PROJECT_ROOT / ".run"
     cache_dir: Path = PROJECT_ROOT / ".cache"
+    kafka_host: str = "127.0.0.1"
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     flink_rest_port: int = 18081
@@ -42,8 +43,8 @@ class Settings:
 
     @property
     def bootstrap_servers(self) -> str:
-        """The broker address clients use: loopback only."""
-        return f"127.0.0.1:{self.kafka_port}"
+        """The broker address clients use (loopback unless deployed with compose)."""
+        return f"{self.kafka_host}:{self.kafka_port}"
 
     @property
     def flink_rest_url(self) -> str:
@@ -110,13 +111,16 @@ def _parse_budgets(name: str, raw: str) -> tuple[tuple[str, float], ...]:
         pairs = [item.split("=", 1) for item in raw.split(",") if item.strip()]
         return tuple((channel.strip(), float(ms)) for channel, ms in pairs)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not like 'chat=30,voice=20,email=45' (milliseconds)") from None
+        raise SettingsError(
+            f"{name}={raw!r} is not like 'chat=30,voice=20,email=45' (milliseconds)"
+        ) from None
 
 
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "run_dir": lambda _n, raw: Path(raw).resolve(),
     "cache_dir": lambda _n, raw: Path(raw).resolve(),
     "suggestions_delivery": lambda _n, raw: raw.strip().lower(),
+    "kafka_host": lambda _n, raw: raw.strip(),
     "channel_budget_ms": _parse_budgets,
 }
 
@@ -136,3 +140,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             parse = _PARSERS.get(field.name, _parse_int)
             values[field.name] = parse(name, env[name])
     return Settings(**values).validate()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The env vars that reproduce these settings in another process (e.g. the `flink run` client)."""
+    env = {}
+    for field in fields(Settings):
+        value = getattr(settings, field.name)
+        if field.name == "channel_budget_ms":
+            value = ",".join(f"{channel}={ms:g}" for channel, ms in value)
+        env[env_name(field.name)] = str(value)
+    return env

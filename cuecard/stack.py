@@ -19,7 +19,7 @@ import sysconfig
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +120,12 @@ def _spawn(service: Service, settings: Settings, argv: list[str], env: dict[str,
     service.pid_file(settings).parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
     service.pid_file(settings).write_text(str(proc.pid))
     return proc.pid
@@ -170,7 +175,7 @@ def _require_free(port: int, env_var: str) -> None:
         )
 
 
-def _wait_until(what: str, ready: callable, timeout: float, pid: int, log: Path) -> None:  # type: ignore[valid-type]
+def _wait_until(what: str, ready: Callable[[], bool], timeout: float, pid: int, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(pid):
@@ -189,11 +194,15 @@ def java_binary() -> str:
     home = os.environ.get("JAVA_HOME")
     java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
     if not java or not Path(java).exists():
-        raise StackError("no Java found; install a JDK 17+ (e.g. apt-get install openjdk-17-jdk) or set JAVA_HOME")
+        raise StackError(
+            "no Java found; install a JDK 17+ (e.g. apt-get install openjdk-17-jdk) or set JAVA_HOME"
+        )
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
     match = re.search(r'version "(\d+)', out)
     if not match or int(match.group(1)) < 17:
-        raise StackError(f"{java} is not Java 17+ ({out.splitlines()[0] if out else 'no version'}); set JAVA_HOME")
+        raise StackError(
+            f"{java} is not Java 17+ ({out.splitlines()[0] if out else 'no version'}); set JAVA_HOME"
+        )
     return java
 
 
@@ -209,7 +218,9 @@ def connector_jar(settings: Settings) -> Path:
     """The shaded Flink Kafka connector jar the jobs load."""
     found = sorted((settings.jars_dir / "flink").glob("flink-sql-connector-kafka-*.jar"))
     if not found:
-        raise StackError(f"Flink Kafka connector jar missing in {settings.jars_dir / 'flink'}; run `make jars`")
+        raise StackError(
+            f"Flink Kafka connector jar missing in {settings.jars_dir / 'flink'}; run `make jars`"
+        )
     return found[-1]
 
 
@@ -277,7 +288,14 @@ def start_kafka(settings: Settings, java: str) -> int:
     props.write_text(_kafka_properties(settings))
     log4j = conf_dir / "log4j2.properties"
     log4j.write_text(_KAFKA_LOG4J.format(log=settings.run_dir / "logs" / "kafka-server.log"))
-    jvm = [java, "-Xms512m", "-Xmx1g", f"-Dlog4j2.configurationFile={log4j}", "-cp", kafka_classpath(settings)]
+    jvm = [
+        java,
+        "-Xms512m",
+        "-Xmx1g",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        kafka_classpath(settings),
+    ]
     if not (settings.run_dir / "kafka-data" / "meta.properties").exists():
         cluster_id = uuid.uuid4().hex[:22]
         formatted = subprocess.run(
@@ -290,9 +308,7 @@ def start_kafka(settings: Settings, java: str) -> int:
             raise StackError(f"formatting Kafka storage failed: {formatted.stderr.strip().splitlines()[-1:]}")
     say(f"starting Kafka (KRaft) on {settings.bootstrap_servers}")
     pid = _spawn(KAFKA, settings, [*jvm, "kafka.Kafka", str(props)], dict(os.environ))
-    _wait_until(
-        "Kafka", lambda: _kafka_ready(settings), 90, pid, KAFKA.log_file(settings)
-    )
+    _wait_until("Kafka", lambda: _kafka_ready(settings), 90, pid, KAFKA.log_file(settings))
     return pid
 
 
@@ -423,7 +439,13 @@ def start_flink(settings: Settings, java: str) -> tuple[int, int]:
     bin_dir = flink_home() / "bin"
     say(f"starting Flink JobManager; web UI {settings.flink_rest_url}")
     jm = _spawn(JOBMANAGER, settings, ["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"], env)
-    _wait_until("Flink JobManager", lambda: flink_overview(settings) is not None, 90, jm, JOBMANAGER.log_file(settings))
+    _wait_until(
+        "Flink JobManager",
+        lambda: flink_overview(settings) is not None,
+        90,
+        jm,
+        JOBMANAGER.log_file(settings),
+    )
     say("starting Flink TaskManager")
     tm = _spawn(TASKMANAGER, settings, ["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"], env)
     _wait_until(

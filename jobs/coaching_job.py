@@ -6,8 +6,6 @@ settings from the same `CUECARD_*` env vars as every other cuecard process.
 
 from __future__ import annotations
 
-import sys
-
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
@@ -15,7 +13,7 @@ from pyflink.table import StreamTableEnvironment
 from cuecard.settings import load_settings
 from cuecard.stack import connector_jar
 from jobs.kafka_io import sink_ddl, sink_specs, source_ddl
-from jobs.pipeline import build_pipeline, output_type_info
+from jobs.pipeline import build_pipeline
 
 JOB_NAME = "cuecard-coaching"
 
@@ -45,4 +43,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

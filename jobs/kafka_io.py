@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from cuecard.settings import Settings
 
-INPUT_TOPICS = ("conversation.events", "customer.context", "agent.state", "coaching.policies", "agent.feedback")
+INPUT_TOPICS = (
+    "conversation.events",
+    "customer.context",
+    "agent.state",
+    "coaching.policies",
+    "agent.feedback",
+)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,14 @@ def input_type_info() -> Any:
     """The row every source provides: Kafka provenance plus raw key and value bytes."""
     return Types.ROW_NAMED(
         ["topic", "partition", "offset", "ts", "k", "v"],
-        [Types.STRING(), Types.INT(), Types.LONG(), Types.INSTANT(), Types.PRIMITIVE_ARRAY(Types.BYTE()),
-         Types.PRIMITIVE_ARRAY(Types.BYTE())],
+        [
+            Types.STRING(),
+            Types.INT(),
+            Types.LONG(),
+            Types.INSTANT(),
+            Types.PRIMITIVE_ARRAY(Types.BYTE()),
+            Types.PRIMITIVE_ARRAY(Types.BYTE()),
+        ],
     )
 
 
@@ -50,8 +56,13 @@ class CountTurns(KeyedProcessFunction):
         event = value[1]
         yield Row(
             event["conversation_id"],
-            json.dumps({"conversation_id": event["conversation_id"], "event_id": event.get("event_id"),
-                        "turns_seen": seen}),
+            json.dumps(
+                {
+                    "conversation_id": event["conversation_id"],
+                    "event_id": event.get("event_id"),
+                    "turns_seen": seen,
+                }
+            ),
         )
 
 
@@ -63,8 +74,12 @@ def _decode(row: Row) -> tuple[str, dict]:
 def build_pipeline(inputs: DataStream) -> Outputs:
     """Wire the operators between the injected input stream and the outputs."""
     turns = (
-        inputs.filter(lambda row: row["topic"] == "conversation.events").name("only-turns").uid("only-turns")
-        .map(_decode).name("decode").uid("decode")
+        inputs.filter(lambda row: row["topic"] == "conversation.events")
+        .name("only-turns")
+        .uid("only-turns")
+        .map(_decode)
+        .name("decode")
+        .uid("decode")
     )
     suggestions = (
         turns.key_by(lambda pair: pair[0], key_type=Types.STRING())

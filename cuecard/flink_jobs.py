@@ -1,0 +1,118 @@
+"""Submitting, finding and cancelling cuecard's jobs on the Flink cluster (REST API + `flink run`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from cuecard.settings import PROJECT_ROOT, Settings, settings_env
+from cuecard.stack import StackError, flink_env, flink_home, java_binary, say
+
+COACHING_JOB = "cuecard-coaching"
+COACHING_SCRIPT = PROJECT_ROOT / "jobs" / "coaching_job.py"
+
+
+def _rest(settings: Settings, path: str, method: str = "GET") -> dict:
+    request = urllib.request.Request(f"{settings.flink_rest_url}{path}", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            body = resp.read()
+    except OSError as err:
+        raise StackError(
+            f"Flink REST API at {settings.flink_rest_url} does not answer ({err}); run `cuecard up`"
+        ) from None
+    return json.loads(body) if body else {}
+
+
+def jobs_by_name(
+    settings: Settings,
+    name: str,
+    states: tuple[str, ...] = ("RUNNING", "CREATED", "RESTARTING", "INITIALIZING"),
+) -> list[str]:
+    """Ids of the cluster's jobs with this name in one of these states."""
+    overview = _rest(settings, "/jobs/overview")
+    return [job["jid"] for job in overview.get("jobs", []) if job["name"] == name and job["state"] in states]
+
+
+def job_state(settings: Settings, job_id: str) -> str:
+    """The job's current state as Flink reports it."""
+    return str(_rest(settings, f"/jobs/{job_id}").get("state"))
+
+
+def submit(
+    settings: Settings,
+    script: Path = COACHING_SCRIPT,
+    name: str = COACHING_JOB,
+    env_overrides: dict[str, str] | None = None,
+) -> str:
+    """Submit a PyFlink job detached unless one of that name is already running; returns its id."""
+    running = jobs_by_name(settings, name)
+    if running:
+        say(f"job {name} already running ({running[0]}); not submitting again")
+        return running[0]
+    env = flink_env(settings, java_binary())
+    env.update(settings_env(settings))
+    env.update(env_overrides or {})
+    say(f"submitting {name} ({script.relative_to(PROJECT_ROOT)}) to {settings.flink_rest_url}")
+    result = subprocess.run(
+        [str(flink_home() / "bin" / "flink"), "run", "-d", "-py", str(script), "-pyexec", sys.executable],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    job_id = next(
+        (
+            line.rsplit(" ", 1)[1]
+            for line in result.stdout.splitlines()
+            if line.startswith("Job has been submitted with JobID")
+        ),
+        None,
+    )
+    if result.returncode != 0 or job_id is None:
+        log = settings.run_dir / "logs" / f"submit-{name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(result.stdout + result.stderr)
+        cause = next(
+            (
+                ln
+                for ln in reversed(result.stdout.splitlines() + result.stderr.splitlines())
+                if "Error" in ln or "Exception" in ln
+            ),
+            "no cause printed",
+        )
+        raise StackError(f"submitting {name} failed: {cause.strip()[:300]}; full output in {log}")
+    return job_id
+
+
+def wait_running(settings: Settings, job_id: str, timeout: float = 90.0) -> None:
+    """Wait until every task of the job runs (sources are reading), or fail with the job's exception."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        detail = _rest(settings, f"/jobs/{job_id}")
+        if detail.get("state") in ("FAILED", "CANCELED", "FINISHED"):
+            raise StackError(
+                f"job {job_id} is {detail['state']}; see {settings.flink_rest_url}/#/job/{job_id}"
+            )
+        vertices = detail.get("vertices", [])
+        if vertices and all(v.get("status") == "RUNNING" for v in vertices):
+            return
+        time.sleep(0.5)
+    raise StackError(f"job {job_id} did not reach RUNNING within {timeout:.0f}s; see the TaskManager log")
+
+
+def cancel(settings: Settings, job_id: str, timeout: float = 60.0) -> None:
+    """Cancel a job and wait until it is gone."""
+    _rest(settings, f"/jobs/{job_id}?mode=cancel", method="PATCH")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and job_state(settings, job_id) not in (
+        "CANCELED",
+        "FAILED",
+        "FINISHED",
+    ):
+        time.sleep(0.5)

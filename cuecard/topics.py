@@ -1,0 +1,126 @@
+"""Producing sample records to the input topics and reading the output topics, from outside Flink."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from cuecard.settings import Settings
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    """One record to produce: topic, key and the exact value bytes."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+def parse_feed_line(line: str, line_no: int) -> FeedRecord:
+    """Read one generator line: {topic, key, value} (JSON object) or {topic, key, value_raw} (any string)."""
+    try:
+        item = json.loads(line)
+        topic = item["topic"]
+        key = item.get("key")
+        if "value_raw" in item:
+            value = item["value_raw"].encode("utf-8")
+        elif "value_base64" in item:
+            value = base64.b64decode(item["value_base64"])
+        else:
+            value = json.dumps(item["value"], separators=(",", ":")).encode("utf-8")
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(
+            f"line {line_no}: not a feed record ({err}); expected {{topic, key, value}}"
+        ) from None
+    return FeedRecord(topic, key.encode("utf-8") if key is not None else None, value)
+
+
+def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    """A producer for feeding: acks=all so a fed record is durably in the log when `feed` returns."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers, "acks": "all", "linger_ms": 5}
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def feed(
+    settings: Settings,
+    records: Iterable[FeedRecord],
+    rate: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Produce records in order (optionally paced to `rate` per second); returns how many were sent."""
+    kafka = producer(settings)
+    sent = 0
+    started = time.monotonic()
+    try:
+        for record in records:
+            if rate:
+                delay = started + sent / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            kafka.send(record.topic, key=record.key, value=record.value)
+            sent += 1
+            if progress and sent % 1000 == 0:
+                progress(sent)
+        kafka.flush()
+    finally:
+        kafka.close()
+    return sent
+
+
+def consumer_at_end(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
+    """A group-less consumer positioned at the current end of every partition of the topics."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        isolation_level="read_committed" if read_committed else "read_uncommitted",
+        enable_auto_commit=False,
+    )
+    partitions = [
+        TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
+    ]
+    consumer.assign(partitions)
+    consumer.seek_to_end(*partitions)
+    for tp in partitions:
+        consumer.position(tp)  # resolve the lazy seek now, before anything is produced
+    return consumer
+
+
+def consumer_from_start(
+    settings: Settings, topics: Iterable[str], read_committed: bool = False
+) -> KafkaConsumer:
+    """A group-less consumer reading every partition of the topics from the beginning."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        isolation_level="read_committed" if read_committed else "read_uncommitted",
+        enable_auto_commit=False,
+    )
+    partitions = [
+        TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
+    ]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    return consumer
+
+
+def messages(
+    consumer: KafkaConsumer, idle_timeout: float, max_messages: int | None = None
+) -> Iterator[tuple[str, dict]]:
+    """Yield (topic, decoded JSON value) until `idle_timeout` seconds pass with nothing new, or the max."""
+    seen = 0
+    last = time.monotonic()
+    while time.monotonic() - last < idle_timeout:
+        batch = consumer.poll(timeout_ms=200)
+        for records in batch.values():
+            for record in records:
+                last = time.monotonic()
+                yield record.topic, json.loads(record.value)
+                seen += 1
+                if max_messages is not None and seen >= max_messages:
+                    return

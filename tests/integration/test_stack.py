@@ -1,0 +1,78 @@
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from cuecard import flink_jobs, stack
+from cuecard.settings import settings_env
+from cuecard.topics import FeedRecord, consumer_at_end, feed, messages
+
+pytestmark = pytest.mark.integration
+
+
+def test_broker_and_cluster_are_ours_and_on_loopback(flink_settings):
+    status = stack.status(flink_settings)
+    for service in stack.SERVICES:
+        assert status[service.name] is not None, f"{service.name} has no live recorded pid"
+    assert status["flink"]["taskmanagers"] == 1
+    assert status["kafka_bootstrap"].startswith("127.0.0.1:")
+
+
+def test_up_is_idempotent(flink_settings):
+    before = {s.name: stack.recorded_pid(s, flink_settings) for s in stack.SERVICES}
+    stack.up(flink_settings)
+    after = {s.name: stack.recorded_pid(s, flink_settings) for s in stack.SERVICES}
+    assert before == after
+
+
+def test_busy_port_gives_one_line_error_and_starts_nothing(flink_settings, tmp_path):
+    # The running broker's port is busy: a second stack asking for it must refuse cleanly.
+    other = flink_settings.with_overrides(run_dir=tmp_path / "other", kafka_controller_port=stack.free_port())
+    env = {**os.environ, **settings_env(other)}
+    result = subprocess.run(
+        [sys.executable, "-m", "cuecard.cli", "up"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and "already in use" in error[0] and "CUECARD_KAFKA_PORT" in error[0]
+    assert not list((tmp_path / "other").glob("pids/*.pid"))
+
+
+def test_keyed_job_reads_and_writes_real_kafka(flink_settings):
+    job_id = flink_jobs.submit(flink_settings)
+    try:
+        flink_jobs.wait_running(flink_settings, job_id)
+        watcher = consumer_at_end(flink_settings, ["coaching.suggestions"])
+        conversation = f"conv-{uuid.uuid4().hex[:8]}"
+        turns = [
+            FeedRecord(
+                "conversation.events",
+                conversation.encode(),
+                json.dumps({"conversation_id": conversation, "event_id": f"e{i}"}).encode(),
+            )
+            for i in range(3)
+        ]
+        feed(flink_settings, turns)
+        got = [value for _, value in messages(watcher, idle_timeout=30, max_messages=3)]
+        assert [g["turns_seen"] for g in got] == [1, 2, 3]
+        assert {g["conversation_id"] for g in got} == {conversation}
+    finally:
+        flink_jobs.cancel(flink_settings, job_id)
+
+
+def test_down_stops_exactly_what_up_started(kafka_settings, tmp_path):
+    own = kafka_settings.with_overrides(
+        run_dir=tmp_path / "own", kafka_port=stack.free_port(), kafka_controller_port=stack.free_port()
+    )
+    stack.up(own, with_flink=False)
+    pid = stack.recorded_pid(stack.KAFKA, own)
+    assert pid is not None and stack.port_open(own.kafka_port)
+    assert stack.down(own) == ["kafka"]
+    assert not stack._alive(pid)
+    assert not stack.port_open(own.kafka_port)
+    # The session broker is untouched.
+    assert stack.port_open(kafka_settings.kafka_port)
+    assert stack.down(own) == []
