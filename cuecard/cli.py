@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from cuecard.settings import SettingsError
 from cuecard.stack import StackError
 
-COMMAND_MODULES = ("cuecard.stack_cmd",)
+COMMAND_MODULES = (
+    "cuecard.stack_cmd",
+    "cuecard.jobs_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -96,9 +96,7 @@ def wait_running(settings: Settings, job_id: str, timeout: float = 90.0) -> None
     while time.monotonic() < deadline:
         detail = _rest(settings, f"/jobs/{job_id}")
         if detail.get("state") in ("FAILED", "CANCELED", "FINISHED"):
-            raise StackError(
-                f"job {job_id} is {detail['state']}; see {settings.flink_rest_url}/#/job/{job_id}"
-            )
+            raise StackError(f"job {job_id} is {detail['state']}; see {settings.flink_rest_url}/#/job/{job_id}")
         vertices = detail.get("vertices", [])
         if vertices and all(v.get("status") == "RUNNING" for v in vertices):
             return

@@ -111,9 +111,7 @@ def _parse_budgets(name: str, raw: str) -> tuple[tuple[str, float], ...]:
         pairs = [item.split("=", 1) for item in raw.split(",") if item.strip()]
         return tuple((channel.strip(), float(ms)) for channel, ms in pairs)
     except ValueError:
-        raise SettingsError(
-            f"{name}={raw!r} is not like 'chat=30,voice=20,email=45' (milliseconds)"
-        ) from None
+        raise SettingsError(f"{name}={raw!r} is not like 'chat=30,voice=20,email=45' (milliseconds)") from None
 
 
 _PARSERS: dict[str, Callable[[str, str], Any]] = {

@@ -194,15 +194,11 @@ def java_binary() -> str:
     home = os.environ.get("JAVA_HOME")
     java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
     if not java or not Path(java).exists():
-        raise StackError(
-            "no Java found; install a JDK 17+ (e.g. apt-get install openjdk-17-jdk) or set JAVA_HOME"
-        )
+        raise StackError("no Java found; install a JDK 17+ (e.g. apt-get install openjdk-17-jdk) or set JAVA_HOME")
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
     match = re.search(r'version "(\d+)', out)
     if not match or int(match.group(1)) < 17:
-        raise StackError(
-            f"{java} is not Java 17+ ({out.splitlines()[0] if out else 'no version'}); set JAVA_HOME"
-        )
+        raise StackError(f"{java} is not Java 17+ ({out.splitlines()[0] if out else 'no version'}); set JAVA_HOME")
     return java
 
 
@@ -218,9 +214,7 @@ def connector_jar(settings: Settings) -> Path:
     """The shaded Flink Kafka connector jar the jobs load."""
     found = sorted((settings.jars_dir / "flink").glob("flink-sql-connector-kafka-*.jar"))
     if not found:
-        raise StackError(
-            f"Flink Kafka connector jar missing in {settings.jars_dir / 'flink'}; run `make jars`"
-        )
+        raise StackError(f"Flink Kafka connector jar missing in {settings.jars_dir / 'flink'}; run `make jars`")
     return found[-1]
 
 

@@ -36,9 +36,7 @@ def parse_feed_line(line: str, line_no: int) -> FeedRecord:
         else:
             value = json.dumps(item["value"], separators=(",", ":")).encode("utf-8")
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise ValueError(
-            f"line {line_no}: not a feed record ({err}); expected {{topic, key, value}}"
-        ) from None
+        raise ValueError(f"line {line_no}: not a feed record ({err}); expected {{topic, key, value}}") from None
     return FeedRecord(topic, key.encode("utf-8") if key is not None else None, value)
 
 
@@ -82,9 +80,7 @@ def consumer_at_end(settings: Settings, topics: Iterable[str], read_committed: b
         isolation_level="read_committed" if read_committed else "read_uncommitted",
         enable_auto_commit=False,
     )
-    partitions = [
-        TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
-    ]
+    partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
     for tp in partitions:
@@ -92,18 +88,14 @@ def consumer_at_end(settings: Settings, topics: Iterable[str], read_committed: b
     return consumer
 
 
-def consumer_from_start(
-    settings: Settings, topics: Iterable[str], read_committed: bool = False
-) -> KafkaConsumer:
+def consumer_from_start(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
     """A group-less consumer reading every partition of the topics from the beginning."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         isolation_level="read_committed" if read_committed else "read_uncommitted",
         enable_auto_commit=False,
     )
-    partitions = [
-        TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
-    ]
+    partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     return consumer

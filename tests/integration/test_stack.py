@@ -32,9 +32,7 @@ def test_busy_port_gives_one_line_error_and_starts_nothing(flink_settings, tmp_p
     # The running broker's port is busy: a second stack asking for it must refuse cleanly.
     other = flink_settings.with_overrides(run_dir=tmp_path / "other", kafka_controller_port=stack.free_port())
     env = {**os.environ, **settings_env(other)}
-    result = subprocess.run(
-        [sys.executable, "-m", "cuecard.cli", "up"], env=env, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "cuecard.cli", "up"], env=env, capture_output=True, text=True)
     assert result.returncode == 2
     error = result.stderr.strip().splitlines()
     assert len(error) == 1 and "already in use" in error[0] and "CUECARD_KAFKA_PORT" in error[0]

@@ -48,9 +48,7 @@ def test_bad_values_give_one_line_naming_the_variable(env, fragment):
 
 
 def test_settings_env_round_trips():
-    original = Settings(
-        kafka_port=20001, suggestions_delivery="exactly-once", channel_budget_ms=(("chat", 7.5),)
-    )
+    original = Settings(kafka_port=20001, suggestions_delivery="exactly-once", channel_budget_ms=(("chat", 7.5),))
     assert load_settings(settings_env(original)) == original
 
 
