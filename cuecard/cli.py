@@ -17,6 +17,7 @@ from cuecard.stack import StackError
 COMMAND_MODULES = (
     "cuecard.stack_cmd",
     "cuecard.jobs_cmd",
+    "cuecard.bench_cmd",
 )
 
 
