@@ -416,40 +416,49 @@ def flink_overview(settings: Settings) -> dict | None:
 
 
 def start_flink(settings: Settings, java: str) -> tuple[int, int]:
-    """Start a JobManager and a TaskManager in the foreground mode of the wheel's scripts."""
+    """Start (or reuse) a JobManager, then a TaskManager, in the foreground mode of the wheel's scripts."""
     jm = recorded_pid(JOBMANAGER, settings)
+    if jm and flink_overview(settings) is not None:
+        say(f"Flink JobManager already running (pid {jm}); web UI {settings.flink_rest_url}")
+    else:
+        if jm:
+            stop_pid(jm)
+        _require_free(settings.flink_rest_port, "CUECARD_FLINK_REST_PORT")
+        _require_free(settings.flink_rpc_port, "CUECARD_FLINK_RPC_PORT")
+        write_flink_conf(settings)
+        say(f"starting Flink JobManager; web UI {settings.flink_rest_url}")
+        jm = _spawn(JOBMANAGER, settings, _flink_script("jobmanager.sh"), flink_env(settings, java))
+        _wait_until(
+            "Flink JobManager", lambda: flink_overview(settings) is not None, 90, jm, JOBMANAGER.log_file(settings)
+        )
+    return jm, start_taskmanager(settings, java)
+
+
+def start_taskmanager(settings: Settings, java: str) -> int:
+    """Start (or reuse) the TaskManager; also how a killed TaskManager is brought back."""
     tm = recorded_pid(TASKMANAGER, settings)
-    overview = flink_overview(settings)
-    if jm and tm and overview and overview.get("taskmanagers", 0) >= 1:
-        say(f"Flink already running (JobManager {jm}, TaskManager {tm}); web UI {settings.flink_rest_url}")
-        return jm, tm
-    for pid in (tm, jm):
-        if pid:
-            stop_pid(pid)
-    _require_free(settings.flink_rest_port, "CUECARD_FLINK_REST_PORT")
-    _require_free(settings.flink_rpc_port, "CUECARD_FLINK_RPC_PORT")
-    write_flink_conf(settings)
-    env = flink_env(settings, java)
-    bin_dir = flink_home() / "bin"
-    say(f"starting Flink JobManager; web UI {settings.flink_rest_url}")
-    jm = _spawn(JOBMANAGER, settings, ["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"], env)
-    _wait_until(
-        "Flink JobManager",
-        lambda: flink_overview(settings) is not None,
-        90,
-        jm,
-        JOBMANAGER.log_file(settings),
-    )
+    if tm:
+        say(f"Flink TaskManager already running (pid {tm})")
+        return tm
     say("starting Flink TaskManager")
-    tm = _spawn(TASKMANAGER, settings, ["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"], env)
+    registered = (flink_overview(settings) or {}).get("taskmanagers", 0)
+    tm = _spawn(TASKMANAGER, settings, _flink_script("taskmanager.sh"), flink_env(settings, java))
+    # A killed TaskManager may still be counted until its heartbeat times out: wait for free slots.
     _wait_until(
         "Flink TaskManager",
-        lambda: (flink_overview(settings) or {}).get("taskmanagers", 0) >= 1,
+        lambda: (
+            (flink_overview(settings) or {}).get("slots-available", 0) > 0
+            or (flink_overview(settings) or {}).get("taskmanagers", 0) > registered
+        ),
         90,
         tm,
         TASKMANAGER.log_file(settings),
     )
-    return jm, tm
+    return tm
+
+
+def _flink_script(name: str) -> list[str]:
+    return ["bash", str(flink_home() / "bin" / name), "start-foreground"]
 
 
 # --- the whole stack ----------------------------------------------------------------------------
