@@ -140,17 +140,22 @@ class AuditWriter:
             if not found:
                 raise SettingsError(f"topic {topic} not found at {self.config.bootstrap}; start the stack (cuecard up)")
             self.partitions += [(topic, p) for p in sorted(found)]
-        tables = {t for topic in self.config.topics for t in tables_fed_by(topic)}
-        for table in tables:
-            self.committed[table] = self.store.committed(table, self.partitions)
-            self.heads[table] = self.store.heads(table)
-        feeds = {topic: [t for t in tables_fed_by(topic) if t in tables] for topic in self.config.topics}
-        resume = resume_offsets(self.committed, self.partitions, feeds)
+        resume = self.prepare(self.partitions)
         self.consumer.assign([KafkaTP(*tp) for tp in self.partitions])
         for tp, offset in resume.items():
             self.consumer.seek(KafkaTP(*tp), offset)
         self.out(f"[audit-writer] tables at {self.config.root}; resuming at {_describe(resume)}")
         return self
+
+    def prepare(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        """Read each table's committed versions and chain heads; returns the offset to resume at per partition."""
+        self.partitions = list(partitions)
+        tables = {t for topic in self.config.topics for t in tables_fed_by(topic)}
+        for table in tables:
+            self.committed[table] = self.store.committed(table, self.partitions)
+            self.heads[table] = self.store.heads(table)
+        feeds = {topic: [t for t in tables_fed_by(topic) if t in tables] for topic in self.config.topics}
+        return resume_offsets(self.committed, self.partitions, feeds)
 
     def process(self, records: Sequence[Any]) -> BatchStats:
         """Flatten, gate, chain and commit one batch of consumer records."""
@@ -271,13 +276,21 @@ def lineage_datasets(config: WriterConfig) -> tuple[list[Any], list[Any]]:
     return inputs, outputs
 
 
+DESCRIPTION = (
+    "Write coaching.audit and coaching.dlq (read_committed) into append-only Delta tables, "
+    "exactly once, with hash chains and Great Expectations gates. SIGTERM finishes the open batch."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The writer's own parser (python -m jobs.audit_writer)."""
+    parser = argparse.ArgumentParser(prog="python -m jobs.audit_writer", description=DESCRIPTION)
+    add_options(parser)
+    return parser
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
     """Options of the writer, each with its env-var form."""
-    parser = argparse.ArgumentParser(
-        prog="python -m jobs.audit_writer",
-        description="Write coaching.audit and coaching.dlq (read_committed) into append-only Delta tables, "
-        "exactly once, with hash chains and Great Expectations gates. SIGTERM finishes the open batch.",
-    )
     parser.add_argument("--bootstrap", help="Kafka bootstrap servers (default: CUECARD_KAFKA_HOST:CUECARD_KAFKA_PORT)")
     parser.add_argument("--root", type=Path, help="tables' root directory (env CUECARD_AUDIT_DIR; .run/audit/delta)")
     parser.add_argument(
@@ -296,7 +309,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-lineage", action="store_true", help="emit no OpenLineage events (else to env CUECARD_LINEAGE_FILE)"
     )
-    return parser
 
 
 def config_from_args(args: argparse.Namespace) -> WriterConfig:
