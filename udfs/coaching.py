@@ -1,0 +1,601 @@
+"""The coaching layer: from one scored, masked turn to suggestions for the agent and alerts for the supervisor.
+
+`coach_turn` is the one entry point the Flink operator calls per turn. It is pure: same inputs, same
+outputs (ids included). Every candidate suggestion gets an outcome - `shown`, `blocked` (the blocking
+rules are in `rules_fired`) or `superseded` (a better candidate of the same kind was shown) - and all
+of them are returned, so the job can audit each one.
+
+Customer turns get reply, knowledge and next-action candidates from the approved library (the deep
+tier's ranked templates first when given, else the fast tier's intent; empathetic tone first for an
+upset customer; templates carrying a pending disclosure first), escalation hints and supervisor alerts
+(escalation risk, angry trajectory, high-risk intents). Agent turns get compliance alerts: forbidden
+phrases, model-flagged compliance risk, card or identity numbers read out, missing required disclosures.
+
+Guardrails (rule ids in `rules_fired`):
+- `context.policy_missing`: no active policy, so reply/knowledge/next-action are blocked (fail closed).
+- `threshold.min_confidence`: intent confidence below the policy's minimum blocks library suggestions.
+- `guardrail.high_risk_intent:<intent>` / `guardrail.high_risk_conversation:<intent>` /
+  `context.customer_vulnerable`: replies are blocked and need human review; the supervisor is alerted.
+- `policy.forbidden_phrase:<phrase>`: the suggestion text contains a forbidden phrase.
+- `guardrail.pii:<TYPES>`: the suggestion text contains PII (the audited text is the masked one).
+- `policy.channel_limit.max_chars:<channel>:<n>`, `policy.channel_limit.formal:<channel>`: replies only.
+Informational (never blocking): `context.missing:<what>`, `rank.deep_tier`, `degraded.fast_tier_fallback`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any, Protocol
+
+from udfs.conversation import ConversationState, ScoresLike, update_state
+from udfs.pii import mask_pii
+from udfs.records import Alert, Policy, Suggestion, alert_id, policy_from, suggestion_id
+
+TEMPLATE_KINDS = ("reply", "knowledge", "next_action")
+# Hints and alerts work without a policy (they only make the agent more careful); these are their defaults.
+FALLBACK_POLICY = Policy(
+    policy_id="",
+    version="",
+    effective_at="",
+    forbidden_phrases=(),
+    required_disclosures={},
+    channel_limits={"chat": (300, False), "voice": (200, False), "email": (1200, True)},
+    high_risk_intents=frozenset({"legal_threat", "fraud_report", "vulnerable_customer"}),
+    escalation_risk=0.7,
+    compliance_risk=0.6,
+    min_confidence=0.5,
+)
+UPSET_SENTIMENT = -0.3  # at or below: empathetic templates first
+SENSITIVE_PII = frozenset({"CARD", "CVV", "SSN", "IBAN"})
+HIGH_RISK_HINTS = {
+    "legal_threat": "Legal threat: do not admit liability or give legal advice. Your supervisor has been alerted; "
+    "agree any reply with them before sending.",
+    "fraud_report": "Possible fraud: follow the fraud procedure and secure the account. Your supervisor has been "
+    "alerted and reviews replies.",
+    "vulnerable_customer": "Vulnerable customer: slow down, check understanding and offer extra support. Your "
+    "supervisor has been alerted and reviews replies.",
+}
+ESCALATION_HINT = (
+    "Escalation risk is high: acknowledge the frustration, apologise once, and offer a supervisor call-back."
+)
+FORBIDDEN_HINT = (
+    "Your last message made a promise or used wording the policy forbids; correct it before the customer relies on it."
+)
+COMPLIANCE_RISK_HINT = "Your last message may breach policy: check it against the policy before continuing."
+AGENT_PII_HINT = "Do not read back or write out card, bank or identity numbers; they have been masked."
+
+
+class TemplateLike(Protocol):
+    """A response-library template (udfs.responses.Template satisfies it)."""
+
+    @property
+    def template_id(self) -> str:
+        """Template id."""
+
+    @property
+    def intent(self) -> str:
+        """Intent the template answers."""
+
+    @property
+    def kind(self) -> str:
+        """reply, knowledge or next_action."""
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Channels it may be used on."""
+
+    @property
+    def tone(self) -> str:
+        """neutral, empathetic or formal."""
+
+    @property
+    def text(self) -> str:
+        """The approved text."""
+
+    @property
+    def disclosures(self) -> tuple[str, ...]:
+        """Disclosure ids the text makes."""
+
+
+class LibraryLike(Protocol):
+    """The response library (udfs.responses.ResponseLibrary satisfies it)."""
+
+    @property
+    def library_version(self) -> str:
+        """Version of the library."""
+
+    def select(self, intent: str | None, channel: str, kind: str | None = None) -> Sequence[TemplateLike]:
+        """Templates of an intent usable on a channel, of one kind, in library order."""
+
+    def get(self, template_id: str) -> TemplateLike:
+        """The template with this id (KeyError if absent)."""
+
+
+class RankedLike(Protocol):
+    """A deep-tier ranking result (udfs.scoring.RankedResponse satisfies it)."""
+
+    @property
+    def template_id(self) -> str:
+        """Template id."""
+
+    @property
+    def score(self) -> float:
+        """Fit score; higher is better."""
+
+
+@dataclass(frozen=True)
+class JoinedContext:
+    """The context joined to a turn: latest customer context and agent state, and what was missing."""
+
+    customer: Mapping[str, Any] | None
+    agent: Mapping[str, Any] | None
+    context_missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CoachingResult:
+    """Everything one turn produced: all suggestion outcomes, supervisor alerts and the new state."""
+
+    suggestions: tuple[Suggestion, ...]
+    alerts: tuple[Alert, ...]
+    new_state: ConversationState
+
+    @property
+    def shown(self) -> tuple[Suggestion, ...]:
+        """The suggestions to publish to `coaching.suggestions`."""
+        return tuple(s for s in self.suggestions if s.status == "shown")
+
+
+@dataclass
+class _Turn:
+    """Per-call working set: the fields every suggestion and alert of this turn shares."""
+
+    turn: Mapping[str, Any]
+    context: JoinedContext
+    state: ConversationState
+    policy: Policy | None
+    rules: Policy
+    scores: ScoresLike
+    degraded: bool
+    model_versions: Mapping[str, str]
+    suggestions: list[Suggestion] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    raised: list[str] = field(default_factory=list)
+
+    @property
+    def channel(self) -> str:
+        return str(self.turn["channel"])
+
+    def once(self, key: str) -> bool:
+        """True the first time a key is raised in this conversation (and remembers it)."""
+        if self.state.was_raised(key) or key in self.raised:
+            return False
+        self.raised.append(key)
+        return True
+
+    def suggestion(
+        self,
+        kind: str,
+        status: str,
+        text: str,
+        confidence: float,
+        rules: list[str],
+        template_id: str | None,
+        rule_id: str | None,
+        intent: str | None,
+        human_review: bool,
+    ) -> Suggestion:
+        version = self.policy.version if self.policy else None
+        return Suggestion(
+            suggestion_id=suggestion_id(
+                self.turn["conversation_id"],
+                self.turn["event_id"],
+                kind,
+                template_id or f"rule:{rule_id}",
+                version,
+                self.model_versions,
+            ),
+            conversation_id=self.turn["conversation_id"],
+            event_id=self.turn["event_id"],
+            agent_id=self.turn["agent_id"],
+            customer_id=self.turn["customer_id"],
+            channel=self.channel,
+            kind=kind,
+            status=status,
+            text=text,
+            confidence=round(min(1.0, max(0.0, confidence)), 4),
+            intent=intent,
+            template_id=template_id,
+            human_review=human_review,
+            degraded=self.degraded,
+            rules_fired=tuple(dict.fromkeys(rules)),
+            model_versions=self.model_versions,
+            policy_id=self.policy.policy_id if self.policy else None,
+            policy_version=version,
+        )
+
+    def alert(self, alert_type: str, severity: str, detail: str, message: str, rules: list[str]) -> None:
+        version = self.policy.version if self.policy else None
+        agent = self.context.agent or {}
+        self.alerts.append(
+            Alert(
+                alert_id=alert_id(self.turn["conversation_id"], self.turn["event_id"], alert_type, detail, version),
+                alert_type=alert_type,
+                severity=severity,
+                conversation_id=self.turn["conversation_id"],
+                event_id=self.turn["event_id"],
+                agent_id=self.turn["agent_id"],
+                customer_id=self.turn["customer_id"],
+                supervisor_id=agent.get("supervisor_id"),
+                channel=self.channel,
+                intent=self.state.current_intent,
+                message=message,
+                rules_fired=tuple(rules),
+                human_review=alert_type in ("high_risk_intent", "agent_pii"),
+                scores=scores_dict(self.scores),
+                policy_id=self.policy.policy_id if self.policy else None,
+                policy_version=version,
+                model_versions=self.model_versions,
+            )
+        )
+
+    def rule_card(
+        self, kind: str, rule_id: str, text: str, confidence: float, rules: list[str], human_review: bool = False
+    ) -> None:
+        """A rule-made card (compliance alert or escalation hint), guarded like every other text."""
+        blocking = text_guard(text, self.rules)
+        if blocking:
+            text = mask_pii(text).masked_text
+        status = "blocked" if blocking else "shown"
+        self.suggestions.append(
+            self.suggestion(
+                kind, status, text, confidence, rules + blocking, None, rule_id, self.state.current_intent, human_review
+            )
+        )
+
+
+def scores_dict(scores: ScoresLike) -> dict[str, Any]:
+    """The scores as the `scores` object of alerts and audit records."""
+    return {
+        "intent": scores.intent,
+        "intent_confidence": round(float(scores.intent_confidence), 4),
+        "sentiment": round(float(scores.sentiment), 4),
+        "escalation_risk": round(float(scores.escalation_risk), 4),
+        "compliance_risk": round(float(scores.compliance_risk), 4),
+    }
+
+
+@lru_cache(maxsize=4096)
+def _pii_types_in(text: str) -> tuple[str, ...]:
+    # Suggestion texts come from a fixed library and policy, so each is scanned once per process.
+    return mask_pii(text).pii_types
+
+
+_GUARD_CACHE: dict[tuple[str, str, str], tuple[str, ...]] = {}
+_GUARD_CACHE_MAX = 8192
+_INDEX_CACHE: dict[int, tuple[LibraryLike, dict[tuple[str, str, str], list[TemplateLike]]]] = {}
+
+
+def text_guard(text: str, rules: Policy) -> list[str]:
+    """Blocking rules for any suggestion text: forbidden phrases and PII (memoised per policy version)."""
+    key = (rules.policy_id, rules.version, text)
+    fired = _GUARD_CACHE.get(key)
+    if fired is None:
+        found = [f"policy.forbidden_phrase:{phrase}" for phrase in rules.forbidden_in(text)]
+        pii = _pii_types_in(text)
+        if pii:
+            found.append(f"guardrail.pii:{'+'.join(pii)}")
+        if len(_GUARD_CACHE) >= _GUARD_CACHE_MAX:
+            _GUARD_CACHE.clear()
+        fired = _GUARD_CACHE[key] = tuple(found)
+    return list(fired)
+
+
+def _select(library: LibraryLike, intent: str, channel: str, kind: str) -> list[TemplateLike]:
+    """library.select through a per-library index (the library is immutable once loaded)."""
+    cached = _INDEX_CACHE.get(id(library))
+    if cached is None or cached[0] is not library:
+        cached = (library, {})
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE[id(library)] = cached
+    index = cached[1]
+    key = (intent, channel, kind)
+    if key not in index:
+        index[key] = list(library.select(intent, channel, kind))
+    return index[key]
+
+
+def coach_turn(
+    turn: Mapping[str, Any],
+    context: JoinedContext,
+    state: ConversationState | None,
+    policy: Policy | Mapping[str, Any] | None,
+    scores: ScoresLike,
+    ranked: Sequence[RankedLike] | None,
+    degraded: bool,
+    library: LibraryLike,
+    model_versions: Mapping[str, str],
+    pii_types: Sequence[str] = (),
+) -> CoachingResult:
+    """Coach one masked turn; pure. A redelivered turn (same event_id) returns no suggestions and the same state.
+
+    `turn` is the validated, PII-masked conversation event; `policy` the active policy (dict from
+    broadcast state, or None); `ranked` the deep tier's templates (None when it was skipped or
+    unavailable, then `degraded` says whether that was a fallback); `pii_types` what masking found in
+    the turn. Suggestions carry `model_versions` plus `response_library`.
+    """
+    active = policy_from(policy)
+    if state is not None and state.has_event(turn["event_id"]):
+        return CoachingResult((), (), state)
+    new_state = update_state(state, turn, scores, active)
+    versions = {**model_versions, "response_library": library.library_version}
+    work = _Turn(turn, context, new_state, active, active or FALLBACK_POLICY, scores, degraded, versions)
+    if turn["speaker"] == "customer":
+        _coach_customer_turn(work, ranked, library)
+    elif turn["speaker"] == "agent":
+        _coach_agent_turn(work, pii_types)
+    _closing_check(work)
+    return CoachingResult(tuple(work.suggestions), tuple(work.alerts), new_state.with_raised(work.raised))
+
+
+def _high_risk(work: _Turn) -> list[tuple[str, str]]:
+    """(intent, rule) pairs that make this conversation high-risk right now."""
+    rules = work.rules
+    found: dict[str, str] = {}
+    confident = work.scores.intent_confidence >= rules.min_confidence
+    if confident and work.scores.intent in rules.high_risk_intents:
+        found[work.scores.intent] = f"guardrail.high_risk_intent:{work.scores.intent}"
+    for intent in work.state.intents_seen:
+        if intent in rules.high_risk_intents and intent not in found:
+            found[intent] = f"guardrail.high_risk_conversation:{intent}"
+    if (work.context.customer or {}).get("vulnerable") and "vulnerable_customer" not in found:
+        found["vulnerable_customer"] = "context.customer_vulnerable"
+    return list(found.items())
+
+
+def _coach_customer_turn(work: _Turn, ranked: Sequence[RankedLike] | None, library: LibraryLike) -> None:
+    scores, rules = work.scores, work.rules
+    high_risk = _high_risk(work)
+    for intent, rule in high_risk:
+        if work.once(f"hint:high_risk:{intent}"):
+            work.rule_card("escalation", f"high_risk:{intent}", HIGH_RISK_HINTS[intent], 1.0, [rule], True)
+        if work.once(f"alert:high_risk_intent:{intent}"):
+            work.alert(
+                "high_risk_intent",
+                "critical",
+                intent,
+                f"High-risk conversation ({intent.replace('_', ' ')}): replies need your review.",
+                [rule],
+            )
+    escalating = scores.escalation_risk >= rules.escalation_risk
+    recent = work.state.sentiments[-rules.angry_turns :]
+    angry = len(recent) == rules.angry_turns and all(s <= rules.angry_sentiment for s in recent)
+    if escalating and work.once("alert:escalation_risk"):
+        work.alert(
+            "escalation_risk",
+            "warning",
+            "escalation_risk",
+            f"Escalation risk {scores.escalation_risk:.2f} is at or above {rules.escalation_risk:.2f}.",
+            ["threshold.escalation_risk"],
+        )
+    if angry and work.once("alert:angry_trajectory"):
+        work.alert(
+            "angry_trajectory",
+            "warning",
+            "angry_trajectory",
+            f"The customer's last {rules.angry_turns} turns were all angry (sentiment <= {rules.angry_sentiment}).",
+            ["threshold.angry_trajectory"],
+        )
+    if (escalating or angry) and work.once("hint:escalation"):
+        fired = (["threshold.escalation_risk"] if escalating else []) + (
+            ["threshold.angry_trajectory"] if angry else []
+        )
+        work.rule_card("escalation", "escalation", ESCALATION_HINT, scores.escalation_risk, fired)
+    for kind in TEMPLATE_KINDS:
+        _template_suggestions(work, kind, ranked if kind == "reply" else None, library, high_risk)
+
+
+def _candidates(
+    work: _Turn, kind: str, ranked: Sequence[RankedLike] | None, library: LibraryLike
+) -> list[tuple[TemplateLike, float, bool]]:
+    """(template, confidence, from_ranker) in preference order, without duplicates."""
+    out: list[tuple[TemplateLike, float, bool]] = []
+    seen: set[str] = set()
+    for item in sorted(ranked or (), key=lambda r: -r.score):
+        try:
+            template = library.get(item.template_id)
+        except KeyError:
+            continue
+        if template.kind == kind and work.channel in template.channels and template.template_id not in seen:
+            seen.add(template.template_id)
+            out.append((template, item.score, True))
+    pending = {d for _, d in work.state.pending_disclosures(work.rules)}
+    upset = work.scores.sentiment <= UPSET_SENTIMENT
+    own = [t for t in _select(library, work.scores.intent, work.channel, kind) if t.template_id not in seen]
+    # Stable sort keeps library order among equals.
+    own.sort(key=lambda t: (-len(pending.intersection(t.disclosures)), -(upset and t.tone == "empathetic")))
+    out.extend((t, work.scores.intent_confidence, False) for t in own)
+    return out
+
+
+def _template_suggestions(
+    work: _Turn,
+    kind: str,
+    ranked: Sequence[RankedLike] | None,
+    library: LibraryLike,
+    high_risk: list[tuple[str, str]],
+) -> None:
+    rules = work.rules
+    confident = work.scores.intent_confidence >= rules.min_confidence
+    informational = [f"context.missing:{m}" for m in work.context.context_missing]
+    if kind == "reply" and work.degraded:
+        informational.append("degraded.fast_tier_fallback")
+    max_chars, formal = rules.channel_limits.get(work.channel, (8000, False))
+    shown: str | None = None
+    for template, confidence, from_ranker in _candidates(work, kind, ranked, library):
+        fired = informational + (["rank.deep_tier"] if from_ranker else [])
+        blocking: list[str] = []
+        if work.policy is None:
+            blocking.append("context.policy_missing")
+        if not confident:
+            blocking.append("threshold.min_confidence")
+        if kind == "reply":
+            blocking.extend(rule for _, rule in high_risk)
+            if template.intent in rules.high_risk_intents and template.intent not in dict(high_risk):
+                blocking.append(f"guardrail.high_risk_intent:{template.intent}")
+            if len(template.text) > max_chars:
+                blocking.append(f"policy.channel_limit.max_chars:{work.channel}:{max_chars}")
+            if formal and template.tone != "formal":
+                blocking.append(f"policy.channel_limit.formal:{work.channel}")
+        blocking.extend(text_guard(template.text, rules))
+        text = mask_pii(template.text).masked_text if _pii_types_in(template.text) else template.text
+        if blocking:
+            status = "blocked"
+        elif shown is None:
+            status, shown = "shown", template.template_id
+        else:
+            status = "superseded"
+            fired.append(f"superseded_by:{shown}")
+        work.suggestions.append(
+            work.suggestion(
+                kind,
+                status,
+                text,
+                confidence,
+                fired + blocking,
+                template.template_id,
+                None,
+                template.intent,
+                bool(high_risk),
+            )
+        )
+
+
+def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:
+    rules, text = work.rules, work.turn.get("text") or ""
+    phrases = rules.forbidden_in(text)
+    if phrases:
+        fired = [f"policy.forbidden_phrase:{p}" for p in phrases]
+        work.rule_card("compliance_alert", "forbidden_phrase", FORBIDDEN_HINT, 1.0, fired)
+        work.alert(
+            "forbidden_phrase",
+            "warning",
+            "|".join(phrases),
+            f"The agent used {len(phrases)} forbidden phrase(s): {', '.join(phrases)}.",
+            fired,
+        )
+    elif work.scores.compliance_risk >= rules.compliance_risk:
+        work.rule_card(
+            "compliance_alert",
+            "compliance_risk",
+            COMPLIANCE_RISK_HINT,
+            work.scores.compliance_risk,
+            ["threshold.compliance_risk"],
+        )
+    sensitive = sorted(SENSITIVE_PII.intersection(pii_types))
+    if sensitive:
+        fired = [f"policy.agent_pii:{'+'.join(sensitive)}"]
+        work.rule_card("compliance_alert", "agent_pii", AGENT_PII_HINT, 1.0, fired)
+        work.alert(
+            "agent_pii", "warning", "+".join(sensitive), "The agent wrote out card, bank or identity numbers.", fired
+        )
+    if work.policy is None:
+        return
+    disclosures = work.policy.all_disclosures()
+    for intent, disclosure_id in work.state.pending_disclosures(work.policy):
+        if work.once(f"hint:disclosure:{disclosure_id}"):
+            work.rule_card(
+                "compliance_alert",
+                f"missing_disclosure:{disclosure_id}",
+                f"Required disclosure not yet given: {disclosures[disclosure_id].text}",
+                1.0,
+                [f"policy.required_disclosure:{intent}:{disclosure_id}"],
+            )
+
+
+def _closing_check(work: _Turn) -> None:
+    """At a closing turn, the supervisor hears of every required disclosure still missing."""
+    if work.policy is None or work.scores.intent != "closing":
+        return
+    for intent, disclosure_id in work.state.pending_disclosures(work.policy):
+        if work.once(f"alert:missing_disclosure:{disclosure_id}"):
+            work.alert(
+                "missing_disclosure",
+                "warning",
+                disclosure_id,
+                f"The conversation is closing without the required {disclosure_id.replace('_', ' ')} disclosure "
+                f"({intent.replace('_', ' ')}).",
+                [f"policy.required_disclosure:{intent}:{disclosure_id}"],
+            )
+
+
+@dataclass(frozen=True)
+class AcceptanceMetrics:
+    """Counts of shown suggestions and agent feedback, per template and per model version."""
+
+    by_template: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    by_model: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    unknown_feedback: int = 0
+
+    def acceptance_rate(self, template_id: str) -> float | None:
+        """Accepted or edited over shown for a template (None before anything was shown)."""
+        counts = self.by_template.get(template_id, {})
+        shown = counts.get("shown", 0)
+        return (counts.get("accepted", 0) + counts.get("edited", 0)) / shown if shown else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "by_template": {k: dict(v) for k, v in self.by_template.items()},
+            "by_model": {k: dict(v) for k, v in self.by_model.items()},
+            "unknown_feedback": self.unknown_feedback,
+        }
+
+
+def shown_summary(suggestion: Suggestion) -> dict[str, Any]:
+    """What the job keeps per shown suggestion so later feedback can be joined to it (no text)."""
+    return {
+        "suggestion_id": suggestion.suggestion_id,
+        "event_id": suggestion.event_id,
+        "kind": suggestion.kind,
+        "template_id": suggestion.template_id,
+        "model_versions": dict(suggestion.model_versions),
+        "policy_version": suggestion.policy_version,
+    }
+
+
+def _bump(table: Mapping[str, Mapping[str, int]], key: str, counter: str) -> dict[str, dict[str, int]]:
+    updated = {k: dict(v) for k, v in table.items()}
+    row = updated.setdefault(key, {})
+    row[counter] = row.get(counter, 0) + 1
+    return updated
+
+
+def _count(metrics: AcceptanceMetrics, summary: Mapping[str, Any], counter: str) -> AcceptanceMetrics:
+    by_template = metrics.by_template
+    if summary.get("template_id"):
+        by_template = _bump(by_template, summary["template_id"], counter)
+    by_model = metrics.by_model
+    for name, version in sorted(summary.get("model_versions", {}).items()):
+        by_model = _bump(by_model, f"{name}={version}", counter)
+    return replace(metrics, by_template=by_template, by_model=by_model)
+
+
+def record_shown(metrics: AcceptanceMetrics, summary: Mapping[str, Any]) -> AcceptanceMetrics:
+    """Count one shown suggestion (given its `shown_summary`)."""
+    return _count(metrics, summary, "shown")
+
+
+def apply_feedback(
+    metrics: AcceptanceMetrics, feedback: Mapping[str, Any], shown: Mapping[str, Any] | None
+) -> tuple[AcceptanceMetrics, bool]:
+    """Count one feedback record against the suggestion it answers; returns (metrics, found).
+
+    `shown` is the `shown_summary` kept for the feedback's suggestion_id, or None if the job does not
+    know it (expired, or never shown): then only `unknown_feedback` is counted.
+    """
+    if shown is None or shown.get("suggestion_id") != feedback["suggestion_id"]:
+        return replace(metrics, unknown_feedback=metrics.unknown_feedback + 1), False
+    return _count(metrics, shown, str(feedback["action"])), True

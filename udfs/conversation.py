@@ -1,0 +1,171 @@
+"""Per-conversation state of the coaching job: small, bounded, JSON-serialisable, masked text only.
+
+It lives in Flink keyed state (with a TTL for idle conversations), so every collection is capped:
+at most `MAX_TURNS` recent turns of at most `MAX_TURN_CHARS` characters, `MAX_SENTIMENTS` customer
+sentiments, and capped sets of intents, disclosures and raised-alert keys. A state's JSON stays
+under ~4 KB whatever the conversation's length (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol
+
+from udfs.records import Policy
+
+MAX_TURNS = 8
+MAX_TURN_CHARS = 280
+MAX_SENTIMENTS = 20
+MAX_INTENTS = 20
+MAX_DISCLOSURES = 32
+MAX_RAISED = 64
+DEFAULT_MIN_CONFIDENCE = 0.5
+# Intents that say nothing about what the conversation is about.
+NEUTRAL_INTENTS = frozenset({"greeting", "closing", "other"})
+
+
+class ScoresLike(Protocol):
+    """The fast-tier scores of a turn (udfs.scoring.FastScores satisfies it)."""
+
+    @property
+    def intent(self) -> str:
+        """Intent label."""
+
+    @property
+    def intent_confidence(self) -> float:
+        """Intent confidence, 0..1."""
+
+    @property
+    def sentiment(self) -> float:
+        """Sentiment, -1..1."""
+
+    @property
+    def escalation_risk(self) -> float:
+        """Escalation risk, 0..1."""
+
+    @property
+    def compliance_risk(self) -> float:
+        """Compliance risk of an agent turn, 0..1."""
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What the job remembers about one conversation between turns."""
+
+    conversation_id: str
+    channel: str
+    customer_id: str
+    agent_id: str
+    recent_turns: tuple[dict[str, Any], ...] = ()  # {event_id, seq, speaker, text (masked), intent, sentiment}
+    sentiments: tuple[float, ...] = ()  # customer turns, oldest first
+    intents_seen: tuple[str, ...] = ()  # confident customer intents, first-seen order
+    current_intent: str | None = None  # latest confident customer intent that is not greeting/closing/other
+    disclosures_said: tuple[str, ...] = ()  # disclosure ids the agent has made
+    raised: tuple[str, ...] = ()  # keys of hints and alerts already raised, so each is raised once
+    turns: int = 0
+    customer_turns: int = 0
+    agent_turns: int = 0
+    forbidden_phrase_hits: int = 0
+    last_seq: int = -1
+    last_event_ts: str | None = None
+    policy_version: str | None = None
+
+    @classmethod
+    def start(cls, turn: Mapping[str, Any]) -> ConversationState:
+        """An empty state for the conversation of `turn`."""
+        return cls(
+            conversation_id=turn["conversation_id"],
+            channel=turn["channel"],
+            customer_id=turn["customer_id"],
+            agent_id=turn["agent_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (lists instead of tuples)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ConversationState:
+        """Inverse of `to_dict`."""
+        values = dict(raw)
+        for name in ("recent_turns", "sentiments", "intents_seen", "disclosures_said", "raised"):
+            values[name] = tuple(values.get(name, ()))
+        return cls(**values)
+
+    def has_event(self, event_id: str) -> bool:
+        """Whether this turn was already applied (a redelivery)."""
+        return any(t["event_id"] == event_id for t in self.recent_turns)
+
+    def was_raised(self, key: str) -> bool:
+        """Whether a hint or alert with this key was already raised in this conversation."""
+        return key in self.raised
+
+    def with_raised(self, keys: Iterable[str]) -> ConversationState:
+        """A copy that remembers more raised keys (oldest forgotten beyond the cap)."""
+        new = tuple(k for k in dict.fromkeys(keys) if k not in self.raised)
+        if not new:
+            return self
+        return replace(self, raised=(self.raised + new)[-MAX_RAISED:])
+
+    def pending_disclosures(self, policy: Policy) -> list[tuple[str, str]]:
+        """(intent, disclosure_id) pairs the policy requires for the intents seen and the agent has not made."""
+        said = set(self.disclosures_said)
+        return [
+            (intent, d.disclosure_id)
+            for intent in self.intents_seen
+            for d in policy.disclosures_for(intent)
+            if d.disclosure_id not in said
+        ]
+
+
+def _append(items: tuple[Any, ...], item: Any, cap: int) -> tuple[Any, ...]:
+    return (items + (item,))[-cap:]
+
+
+def update_state(
+    state: ConversationState | None, turn: Mapping[str, Any], scores: ScoresLike, policy: Policy | None
+) -> ConversationState:
+    """The state after one masked turn; pure (the input state is not modified) and idempotent per event_id."""
+    current = state or ConversationState.start(turn)
+    if current.has_event(turn["event_id"]):
+        return current
+    speaker = turn["speaker"]
+    text = turn.get("text") or ""
+    min_confidence = policy.min_confidence if policy else DEFAULT_MIN_CONFIDENCE
+    confident = scores.intent_confidence >= min_confidence
+    summary = {
+        "event_id": turn["event_id"],
+        "seq": turn["seq"],
+        "speaker": speaker,
+        "text": text[:MAX_TURN_CHARS],
+        "intent": scores.intent if confident else None,
+        "sentiment": round(scores.sentiment, 3),
+    }
+    changes: dict[str, Any] = {
+        "recent_turns": _append(current.recent_turns, summary, MAX_TURNS),
+        "turns": current.turns + 1,
+        "last_seq": max(current.last_seq, int(turn["seq"])),
+        "last_event_ts": max(current.last_event_ts or "", turn["ts"]),
+        "policy_version": policy.version if policy else None,
+    }
+    if speaker == "customer":
+        changes["customer_turns"] = current.customer_turns + 1
+        changes["sentiments"] = _append(current.sentiments, round(scores.sentiment, 3), MAX_SENTIMENTS)
+        if confident:
+            if scores.intent not in current.intents_seen:
+                changes["intents_seen"] = (current.intents_seen + (scores.intent,))[-MAX_INTENTS:]
+            if scores.intent not in NEUTRAL_INTENTS:
+                changes["current_intent"] = scores.intent
+    elif speaker == "agent":
+        changes["agent_turns"] = current.agent_turns + 1
+        if policy is not None:
+            lower = text.lower()
+            said = [d for d in policy.all_disclosures().values() if d.said_in(lower)]
+            new_ids = [d.disclosure_id for d in said if d.disclosure_id not in current.disclosures_said]
+            if new_ids:
+                changes["disclosures_said"] = (current.disclosures_said + tuple(new_ids))[-MAX_DISCLOSURES:]
+            hits = len(policy.forbidden_in(text))
+            if hits:
+                changes["forbidden_phrase_hits"] = current.forbidden_phrase_hits + hits
+    return replace(current, **changes)
