@@ -6,6 +6,7 @@ name, optionally as of a Delta version or a timestamp. Only single SELECT/WITH s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -46,13 +47,16 @@ def _load(path: Path, travel: TimeTravel) -> DeltaTable:
 
 
 def run_sql(root: Path, sql: str, travel: TimeTravel | None = None) -> pa.Table:
-    """Run one read-only statement with every existing audit table registered; returns the result."""
+    """Run one read-only statement with the audit tables it names registered; returns the result.
+
+    Time travel applies to each of those tables (a version number is per table: use it with one table).
+    """
     statement = check_read_only(sql)
     travel = travel or TimeTravel()
     builder = QueryBuilder()
     for name in TABLES:
         path = root / name
-        if DeltaTable.is_deltatable(str(path)):
+        if re.search(rf"\b{name}\b", statement) and DeltaTable.is_deltatable(str(path)):
             try:
                 builder.register(name, _load(path, travel))
             except Exception as err:  # deltalake raises its own error types for a version it cannot find

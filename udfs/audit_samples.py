@@ -137,17 +137,17 @@ def known_dataset() -> list[dict]:
     ]
 
 
-def bulk_records(count: int, day: str = "2026-11-25") -> list[dict]:
+def bulk_records(count: int, day: str = "2026-11-25", prefix: str = "bulk") -> list[dict]:
     """`count` distinct valid records cycling turn, suggestion (every third blocked by one rule), feedback."""
     records: list[dict] = []
     for i in range(count):
-        conversation, event = f"bulk-{i // 30}", f"bulk-ev-{i}"
+        conversation, event = f"{prefix}-{i // 30}", f"{prefix}-ev-{i}"
         ts = f"{day}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}.000Z"
         if i % 3 == 0:
             records.append(turn(conversation, event, i % 30, ts, f"turn {i}"))
         elif i % 3 == 1:
             status, rules = ("blocked", ["forbidden_phrase"]) if i % 9 == 1 else ("shown", [])
-            records.append(suggestion(conversation, event, f"bulk-sug-{i}", ts, status, rules))
+            records.append(suggestion(conversation, event, f"{prefix}-sug-{i}", ts, status, rules))
         else:
-            records.append(feedback(conversation, event, f"bulk-sug-{i - 1}", ts, "accepted"))
+            records.append(feedback(conversation, event, f"{prefix}-sug-{i - 1}", ts, "accepted"))
     return records
