@@ -1,0 +1,458 @@
+"""Seeded generator of realistic contact-center traffic for the run command, the tests and the benchmark.
+
+`generate(config)` yields feed items `{topic, key, value}` (a JSON object), `{topic, key, value_raw}`
+(a string that is not a valid record) or `{topic, key, value_base64}` (bytes that are not UTF-8), in the
+order a feeder should produce them: policy v1, agent states and customer contexts first, then the turns
+of many concurrent conversations interleaved, policy v2 half-way through the turns, and malformed
+records sprinkled in. The same config always yields the same items (ids and timestamps included).
+
+Traffic covers chat, voice (spoken digits, fillers) and e-mail; all 20 intents; PII in many forms (the
+`CANARIES` values, which tests grep for in every output); angry and vulnerable customers; agents who
+break policy (forbidden phrases, missing disclosures, card numbers read back, the v2-only phrase
+"completely free"); and a customer without any context record (`context_missing`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from udfs.records import load_policy_file
+
+BASE_TIME = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
+CHANNELS = (("chat", 0.5), ("voice", 0.3), ("email", 0.2))
+INTENTS = (
+    "billing_dispute",
+    "refund_request",
+    "cancel_service",
+    "card_lost_stolen",
+    "fraud_report",
+    "account_access",
+    "update_details",
+    "payment_arrangement",
+    "order_status",
+    "return_exchange",
+    "technical_issue",
+    "plan_change",
+    "complaint",
+    "speak_to_human",
+    "greeting",
+    "closing",
+    "pricing_inquiry",
+    "legal_threat",
+    "vulnerable_customer",
+    "other",
+)
+# Every conversation opens and closes; these are what it is about.
+TOPIC_INTENTS = tuple(i for i in INTENTS if i not in ("greeting", "closing"))
+NO_CONTEXT_CUSTOMER = "cust-nocontext"
+
+# PII the generator embeds. Tests assert none of these (nor their digits) survives masking.
+CANARIES = {
+    "card_visa": "4111 1111 1111 1111",
+    "card_mc_dashed": "5555-5555-5555-4444",
+    "card_plain": "4012888888881881",
+    "card_amex": "3782 822463 10005",
+    "card_spoken": "four five three two zero one five one one two eight three zero three six six",
+    "cvv": "737",
+    "cvv_spoken": "four two one",
+    "ssn": "219-09-9999",
+    "ssn_spaced": "078 05 1120",
+    "iban_grouped": "GB82 WEST 1234 5698 7654 32",
+    "iban_plain": "DE89370400440532013000",
+    "email": "jane.canary@example.com",
+    "email_plus": "raj.canary+bills@example.org",
+    "email_spoken": "mo dot canary at example dot com",
+    "phone_intl": "+44 7700 900123",
+    "phone_us": "(555) 010-0199",
+    "phone_uk": "07700 900456",
+    "phone_spoken": "oh seven seven zero zero nine zero zero seven eight nine",
+    "dob_numeric": "14/03/1985",
+    "dob_text": "March 3, 1972",
+    "address": "221B Baker Street",
+    "address_lower": "42 canary wharf road",
+}
+# Numbers that look like PII but are not (they fail Luhn or lack context): masking must keep them.
+KEEP = {
+    "order_number": "1234 5678 9012 3456",
+    "price": "$49.99",
+    "order_ref": "7823441299810035",
+}
+
+PII_SENTENCES = {
+    "chat": (
+        f"My card is {CANARIES['card_visa']} and the security code is {CANARIES['cvv']}.",
+        f"The card number is {CANARIES['card_mc_dashed']}.",
+        f"You can email me at {CANARIES['email']}.",
+        f"Call me back on {CANARIES['phone_intl']} please.",
+        f"My SSN is {CANARIES['ssn']} if you need it.",
+        f"Pay it into {CANARIES['iban_grouped']}.",
+        f"My date of birth is {CANARIES['dob_numeric']}.",
+        f"I live at {CANARIES['address']}, London.",
+        f"the order number is {KEEP['order_number']} and it cost {KEEP['price']}.",
+        f"send it to {CANARIES['address_lower']} please",
+    ),
+    "voice": (
+        f"yeah so the card is {CANARIES['card_spoken']} and the cvv is {CANARIES['cvv_spoken']}",
+        f"my number is {CANARIES['phone_spoken']}",
+        f"my email is {CANARIES['email_spoken']}",
+        f"um my social security number is {CANARIES['ssn_spaced']}",
+        f"I was born on {CANARIES['dob_text']}",
+        f"ring me on {CANARIES['phone_uk']}",
+    ),
+    "email": (
+        f"For reference, my card number is {CANARIES['card_plain']} and my account IBAN is {CANARIES['iban_plain']}.",
+        f"You can reach me at {CANARIES['email_plus']} or on {CANARIES['phone_us']}.",
+        f"My card {CANARIES['card_amex']} was charged twice.",
+        f"For verification: date of birth {CANARIES['dob_numeric']}, address {CANARIES['address']}.",
+        f"Your reference for my order is {KEEP['order_ref']}.",
+    ),
+}
+
+OPENERS = {
+    "billing_dispute": (
+        "I was charged twice for my subscription this month.",
+        "There's a charge on my bill I don't recognise.",
+    ),
+    "refund_request": (
+        "I'd like a refund for the jacket I returned last week.",
+        "Can I get my money back for the cancelled order?",
+    ),
+    "cancel_service": (
+        "I want to cancel my broadband contract.",
+        "Please close my account, I'm switching providers.",
+    ),
+    "card_lost_stolen": (
+        "I've lost my debit card, can you block it?",
+        "My wallet was stolen with my card in it.",
+    ),
+    "fraud_report": (
+        "There are payments on my account I didn't make.",
+        "Someone has been using my card without permission.",
+    ),
+    "account_access": (
+        "I'm locked out of my online account.",
+        "The password reset link never arrives.",
+    ),
+    "update_details": (
+        "I need to update my address and phone number.",
+        "I've changed my email, please update it.",
+    ),
+    "payment_arrangement": (
+        "I can't pay the full bill this month, can I pay in instalments?",
+        "Can we set up a payment plan?",
+    ),
+    "order_status": (
+        "Where is my order? It was due on Monday.",
+        "My parcel still says processing after a week.",
+    ),
+    "return_exchange": (
+        "The shoes are too small, can I exchange them?",
+        "How do I return a blender that arrived broken?",
+    ),
+    "technical_issue": (
+        "My router keeps dropping the connection every evening.",
+        "The app crashes when I open my bills.",
+    ),
+    "plan_change": (
+        "I'd like to upgrade to the unlimited data plan.",
+        "Can I move to a cheaper plan?",
+    ),
+    "complaint": (
+        "I want to make a formal complaint about your engineer.",
+        "Your service has been terrible and I'm unhappy.",
+    ),
+    "speak_to_human": (
+        "Can I speak to a real person please?",
+        "Put me through to a manager.",
+    ),
+    "pricing_inquiry": (
+        "How much is the premium plan per month?",
+        "What does the international add-on cost?",
+    ),
+    "legal_threat": (
+        "If this isn't fixed I'm taking you to court.",
+        "My lawyer will be in touch about this.",
+    ),
+    "vulnerable_customer": (
+        "I lost my job and I can't afford to eat this week, I don't know what to do.",
+        "My husband passed away and I don't understand these bills.",
+    ),
+    "other": (
+        "Do you have a shop in Leeds?",
+        "What are your opening hours on Sunday?",
+    ),
+}
+ANGRY = (
+    "This is ridiculous, I've called three times already!",
+    "I'm absolutely furious, nobody ever fixes anything here.",
+    "Unbelievable. Worst service I have ever had.",
+)
+VULNERABLE = (
+    "Sorry, I'm finding this really hard, I'm not coping very well.",
+    "I'm on my own and I get confused with all of this.",
+)
+CALM = ("Okay, that makes sense.", "Great, thank you.", "Alright, and how long will that take?")
+CUSTOMER_CLOSING = ("Thanks for your help, bye.", "That's all, thank you. Goodbye.")
+AGENT_GREETING = {
+    "chat": "Hello, thanks for contacting us. How can I help today?",
+    "voice": "Hello, you're through to customer care. This call may be recorded for quality and training.",
+    "email": "Dear customer, thank you for your email.",
+}
+AGENT_ACK = (
+    "I can help with that, let me check your account.",
+    "Thanks for explaining. I'm looking into it now.",
+)
+AGENT_BREACHES = (
+    "I guarantee this will be sorted by tomorrow.",
+    "I promise you'll have it back today.",
+    "Don't worry, it's completely free, no charge at all.",
+    "I'm 100% sure that was our mistake.",
+)
+AGENT_CLOSING = "Thank you for contacting us. Have a good day."
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """What to generate; validated at construction with one-line errors."""
+
+    seed: int = 7
+    conversations: int = 50
+    malformed_every: int = 40  # one malformed record after every N turns; 0 disables
+    concurrency: int = 8  # conversations in flight at once
+
+    def __post_init__(self) -> None:
+        if self.conversations < 0:
+            raise ValueError(f"conversations={self.conversations} is negative; set it to 0 or more")
+        if self.malformed_every < 0:
+            raise ValueError(f"malformed_every={self.malformed_every} is negative; set it to 0 (off) or more")
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency={self.concurrency} must be at least 1")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _item(topic: str, key: str | None, value: dict[str, Any]) -> dict[str, Any]:
+    return {"topic": topic, "key": key, "value": value}
+
+
+@dataclass
+class _Conversation:
+    conversation_id: str
+    channel: str
+    customer_id: str
+    agent_id: str
+    turns: list[tuple[str, str]]  # (speaker, text)
+    next_seq: int = 0
+
+
+def _script(
+    rng: random.Random, intent: str, channel: str, persona: str, agent_breaks: bool, required: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """The turns of one conversation: (speaker, text); compliant agents make every v2 disclosure."""
+    disclosures = " ".join(d["text"] for d in required.get(intent, ()))
+    opener = rng.choice(OPENERS[intent])
+    if rng.random() < 0.45:
+        opener += " " + rng.choice(PII_SENTENCES[channel])
+    if channel == "voice":
+        opener = "um, " + opener[0].lower() + opener[1:].replace(",", "")
+    if channel == "email":
+        body = f"Hello, {opener} Kind regards"
+        reply = f"Dear customer, thank you for your message. {disclosures}".strip()
+        if agent_breaks:
+            reply = f"Dear customer, {rng.choice(AGENT_BREACHES)}"
+        return [("customer", body), ("agent", reply), ("customer", rng.choice(CUSTOMER_CLOSING))]
+    turns = [("customer", "Hi there." if channel == "chat" else "hello, hi"), ("agent", AGENT_GREETING[channel])]
+    turns.append(("customer", opener))
+    if agent_breaks:
+        turns.append(("agent", rng.choice(AGENT_BREACHES)))
+    else:
+        turns.append(("agent", f"{rng.choice(AGENT_ACK)} {disclosures}".strip()))
+    follow_ups = {"angry": ANGRY, "vulnerable": VULNERABLE}.get(persona, CALM)
+    for _ in range(2 if persona == "angry" else 1):
+        text = rng.choice(follow_ups)
+        if rng.random() < 0.25:
+            text += " " + rng.choice(PII_SENTENCES[channel])
+        turns.append(("customer", text))
+        if agent_breaks and rng.random() < 0.4:
+            turns.append(("agent", f"So that's the card ending {CANARIES['card_visa']}, right?"))
+        else:
+            turns.append(("agent", rng.choice(AGENT_ACK)))
+    turns += [("customer", rng.choice(CUSTOMER_CLOSING)), ("agent", AGENT_CLOSING)]
+    return turns
+
+
+def _malformed(kind: str, conversation: _Conversation, n: int, ts: str, policy: dict[str, Any]) -> dict[str, Any]:
+    """One invalid record of the given kind, keyed like the valid traffic of its topic."""
+    key = conversation.conversation_id
+    good = {
+        "event_id": f"bad-{n:06d}",
+        "conversation_id": key,
+        "seq": 9999,
+        "ts": ts,
+        "channel": conversation.channel,
+        "speaker": "customer",
+        "text": "hello?",
+        "customer_id": conversation.customer_id,
+        "agent_id": conversation.agent_id,
+        "schema_version": 1,
+    }
+    if kind == "bad_json":
+        return {"topic": "conversation.events", "key": key, "value_raw": '{"event_id": "bad", "conversation_id": '}
+    if kind == "not_object":
+        return {"topic": "conversation.events", "key": key, "value_raw": '["not", "an", "object"]'}
+    if kind == "bad_utf8":
+        raw = b'{"event_id": "bad-utf8", "text": "\xff\xfe"}'
+        return {"topic": "conversation.events", "key": key, "value_base64": base64.b64encode(raw).decode("ascii")}
+    if kind == "missing_field":
+        del good["text"]
+    elif kind == "bad_enum":
+        good["channel"] = "fax"
+    elif kind == "wrong_type":
+        good["seq"] = "three"
+    elif kind == "oversize":
+        good["text"] = "blah " * 14_000
+    elif kind == "bad_policy":
+        broken = {k: v for k, v in policy.items() if k != "thresholds"}
+        return _item("coaching.policies", policy["policy_id"], broken)
+    elif kind == "bad_context":
+        return _item(
+            "customer.context",
+            conversation.customer_id,
+            {"customer_id": conversation.customer_id, "updated_at": ts, "tier": "diamond", "schema_version": 1},
+        )
+    return _item("conversation.events", key, good)
+
+
+MALFORMED_KINDS = (
+    "bad_json",
+    "not_object",
+    "bad_utf8",
+    "missing_field",
+    "bad_enum",
+    "wrong_type",
+    "oversize",
+    "bad_policy",
+    "bad_context",
+)
+
+
+def _customers(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    names = ("Jane Canary", "Raj Canary", "Mo Canary", "Ana Canary", "Li Canary", "Sam Canary")
+    out = []
+    for i in range(count):
+        out.append(
+            {
+                "customer_id": f"cust-{i:04d}",
+                "updated_at": _iso(BASE_TIME),
+                "schema_version": 1,
+                "name": names[i % len(names)],
+                "email": CANARIES["email"] if i % 2 == 0 else CANARIES["email_plus"],
+                "phone": CANARIES["phone_intl"],
+                "address": f"{CANARIES['address']}, London",
+                "tier": rng.choice(("standard", "silver", "gold", "platinum")),
+                "language": "en",
+                "vulnerable": i % 7 == 3,
+                "open_cases": rng.randint(0, 3),
+                "tenure_months": rng.randint(1, 120),
+                "notes": "Prefers email. Called about billing before.",
+            }
+        )
+    return out
+
+
+def _agents(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "agent_id": f"agent-{i:03d}",
+            "updated_at": _iso(BASE_TIME),
+            "status": "available",
+            "schema_version": 1,
+            "team": rng.choice(("billing", "retention", "general")),
+            "supervisor_id": f"sup-{i % 3}",
+            "experience": rng.choice(("trainee", "junior", "senior", "lead")),
+            "skills": sorted(rng.sample(TOPIC_INTENTS, 4)),
+            "languages": ["en"],
+        }
+        for i in range(count)
+    ]
+
+
+def generate(config: GeneratorConfig) -> Iterator[dict[str, Any]]:
+    """Yield the feed items of one seeded run (see the module docstring for their order)."""
+    rng = random.Random(config.seed)
+    policy_v1, policy_v2 = load_policy_file(1), load_policy_file(2)
+    n_customers = max(3, config.conversations // 3)
+    n_agents = max(2, config.conversations // 8)
+    yield _item("coaching.policies", policy_v1["policy_id"], policy_v1)
+    for agent in _agents(rng, n_agents):
+        yield _item("agent.state", agent["agent_id"], agent)
+    for customer in _customers(rng, n_customers):
+        yield _item("customer.context", customer["customer_id"], customer)
+
+    conversations = []
+    for i in range(config.conversations):
+        channel = rng.choices([c for c, _ in CHANNELS], [w for _, w in CHANNELS])[0]
+        intent = TOPIC_INTENTS[i % len(TOPIC_INTENTS)] if i < len(TOPIC_INTENTS) else rng.choice(TOPIC_INTENTS)
+        persona = "vulnerable" if intent == "vulnerable_customer" else rng.choices(("calm", "angry"), (0.75, 0.25))[0]
+        customer_id = NO_CONTEXT_CUSTOMER if i % 11 == 5 else f"cust-{rng.randrange(n_customers):04d}"
+        conversations.append(
+            _Conversation(
+                conversation_id=f"conv-{config.seed}-{i:05d}",
+                channel=channel,
+                customer_id=customer_id,
+                agent_id=f"agent-{rng.randrange(n_agents):03d}",
+                turns=_script(rng, intent, channel, persona, rng.random() < 0.3, policy_v2["required_disclosures"]),
+            )
+        )
+    total_turns = sum(len(c.turns) for c in conversations)
+    pending = list(reversed(conversations))
+    active: list[_Conversation] = []
+    moment = BASE_TIME + timedelta(seconds=1)
+    emitted = malformed = 0
+    policy_updated = False
+    while pending or active:
+        while pending and len(active) < config.concurrency:
+            active.append(pending.pop())
+        conversation = rng.choice(active)
+        speaker, text = conversation.turns[conversation.next_seq]
+        moment += timedelta(milliseconds=rng.randint(20, 400))
+        event: dict[str, Any] = {
+            "event_id": f"{conversation.conversation_id}-{conversation.next_seq:03d}",
+            "conversation_id": conversation.conversation_id,
+            "seq": conversation.next_seq,
+            "ts": _iso(moment),
+            "channel": conversation.channel,
+            "speaker": speaker,
+            "text": text,
+            "customer_id": conversation.customer_id,
+            "agent_id": conversation.agent_id,
+            "schema_version": 1,
+            "language": "en",
+        }
+        if conversation.channel == "voice" and conversation.next_seq == 0:
+            event["metadata"] = {"caller_id": CANARIES["phone_uk"], "queue": "general"}
+        yield _item("conversation.events", conversation.conversation_id, event)
+        conversation.next_seq += 1
+        emitted += 1
+        if conversation.next_seq == len(conversation.turns):
+            active.remove(conversation)
+        if not policy_updated and emitted >= total_turns // 2:
+            policy_updated = True
+            yield _item("coaching.policies", policy_v2["policy_id"], policy_v2)
+        if config.malformed_every and emitted % config.malformed_every == 0 and active:
+            kind = MALFORMED_KINDS[malformed % len(MALFORMED_KINDS)]
+            yield _malformed(kind, rng.choice(active), malformed, _iso(moment), policy_v1)
+            malformed += 1
+
+
+def to_line(item: dict[str, Any]) -> str:
+    """One feed line: compact JSON, non-ASCII kept as is."""
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
