@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "cuecard.stack_cmd",
     "cuecard.jobs_cmd",
     "cuecard.bench_cmd",
+    "cuecard.audit_cmd",
 )
 
 
