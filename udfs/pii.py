@@ -128,8 +128,8 @@ _PHONE_CUE = re.compile(
     r"|landline|whatsapp|number\s+is|on\s+this\s+number)\b",
     re.I,
 )
-# Numbers after these words are identifiers of things, not people: they keep their digits.
-_NOT_PHONE_CUE = re.compile(
+# Numbers after these words identify things, not people: they keep their digits (unless Luhn-valid cards).
+_IDENTIFIER_CUE = re.compile(
     r"\b(?:order|invoice|tracking|reference|ref|case|ticket|confirmation|account|policy|item|model|serial|sku)\b",
     re.I,
 )
@@ -272,7 +272,8 @@ def _classify_run(text: str, lower: str, run_start: int, tokens: list[_Token]) -
     found: list[tuple[int, int, str, str]] = []
     digits = "".join(t.digits for t in tokens)
     start = run_start  # includes a leading "+" or "("
-    card_cue = _cue_before(_CARD_CUE, lower, start) >= 0
+    # "card" counts only if no identifier word ("order number") sits between it and the digits.
+    card_cue = _cue_before(_CARD_CUE, lower, start) > _cue_before(_IDENTIFIER_CUE, lower, start)
     # Cards first, also inside a longer run ("4111 1111 1111 1111 12 27"): take the longest Luhn-valid window.
     i = 0
     rest: list[list[_Token]] = [[]]
@@ -325,7 +326,7 @@ def _classify_other(text: str, lower: str, start: int, tokens: list[_Token]) -> 
     if n < 7 or n > 15:
         return None
     phone_cue = _cue_before(_PHONE_CUE, lower, start)
-    other_cue = _cue_before(_NOT_PHONE_CUE, lower, start)
+    other_cue = _cue_before(_IDENTIFIER_CUE, lower, start)
     if other_cue > phone_cue:
         return None
     international = raw.startswith("+") and 8 <= n <= 15

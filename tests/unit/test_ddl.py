@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import pytest
+
+from udfs.ddl import rendered_files, sql_type, table_name
+from udfs.validation import SCHEMA_NAMES
+
+pytestmark = pytest.mark.unit
+DDL_DIR = Path(__file__).resolve().parents[2] / "sql" / "ddl"
+
+
+def test_checked_in_ddl_and_docs_equal_the_generated_ones() -> None:
+    files = rendered_files()
+    assert len(files) == len(SCHEMA_NAMES) + 1
+    for name, content in files.items():
+        path = DDL_DIR / name
+        assert path.exists(), f"{name} missing: run .venv/bin/python sql/generate_ddl.py"
+        assert path.read_text(encoding="utf-8") == content, f"{name} is stale: run .venv/bin/python sql/generate_ddl.py"
+
+
+def test_type_mapping() -> None:
+    assert sql_type({"type": "string"}) == "STRING"
+    assert sql_type({"type": ["string", "null"]}) == "STRING"
+    assert sql_type({"type": "integer"}) == "BIGINT"
+    assert sql_type({"type": "array", "items": {"type": "number"}}) == "ARRAY<DOUBLE>"
+    assert sql_type({"type": "object", "additionalProperties": {"type": "string"}}) == "MAP<STRING, STRING>"
+    assert sql_type({"type": "object", "properties": {"a": {"type": "boolean"}}}) == "ROW<`a` BOOLEAN>"
+    assert table_name("coaching.audit") == "coaching_audit"
+
+
+def test_every_column_has_a_comment_and_audit_reads_committed() -> None:
+    files = rendered_files()
+    for name, content in files.items():
+        if name.endswith(".sql"):
+            columns = [line for line in content.splitlines() if line.startswith("  `")]
+            assert columns and all(" COMMENT '" in line for line in columns), name
+    assert "'properties.isolation.level' = 'read_committed'" in files["coaching_audit.sql"]
