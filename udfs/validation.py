@@ -280,7 +280,7 @@ def describe_error(error: ValidationError) -> str:
         return f"{path}: missing required field {missing[0]!r}" if missing else f"{path}: missing required field"
     if rule == "additionalProperties":
         extra = sorted(set(value) - set(error.schema.get("properties", {}))) if isinstance(value, dict) else []
-        return f"{path}: unexpected field(s) {extra}"
+        return f"{path}: unexpected field(s) {', '.join(_describe_value(name) for name in extra)}"
     if rule in ("enum", "const"):
         allowed = limit if rule == "enum" else [limit]
         return f"{path}: {_describe_value(value)} is not one of {allowed}"
@@ -289,20 +289,24 @@ def describe_error(error: ValidationError) -> str:
     if rule in ("maxLength", "minLength"):
         return f"{path}: {rule} {limit} violated (length {len(value)})"
     if rule in ("minimum", "maximum"):
-        return f"{path}: {rule} {limit} violated (got {value})"
+        return f"{path}: {rule} {limit} violated (got {_describe_value(value)})"
     if rule == "pattern":
         return f"{path}: does not match pattern {limit}"
     return f"{path}: {rule} {json.dumps(limit)[:200]} violated"
 
 
 def _describe_value(value: Any) -> str:
+    """A short, PII-masked rendering of an offending value (a number can be a card number too)."""
+    from udfs.pii import mask_pii
+
     if isinstance(value, str):
         if len(value) > _ENUM_VALUE_ECHO_MAX:
             return f"a string of {len(value)} chars"
-        from udfs.pii import mask_pii
-
         return repr(mask_pii(value).masked_text)
-    return f"{_json_type(value)} {json.dumps(value)[:_ENUM_VALUE_ECHO_MAX]}"
+    text = json.dumps(value)
+    if len(text) > _ENUM_VALUE_ECHO_MAX:
+        return f"a {_json_type(value)}"
+    return f"{_json_type(value)} {mask_pii(text).masked_text}"
 
 
 def _json_type(value: Any) -> str:

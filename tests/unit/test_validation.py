@@ -52,7 +52,7 @@ def test_valid_turn() -> None:
         ({**TURN, "seq": -1}, "schema", "$.seq: minimum 0"),
         ({**TURN, "ts": "yesterday"}, "schema", "$.ts: does not match pattern"),
         ({**TURN, "text": "y" * 8001}, "schema", "$.text: maxLength 8000 violated (length 8001)"),
-        ({**TURN, "extra": 1}, "schema", "unexpected field(s) ['extra']"),
+        ({**TURN, "extra": 1}, "schema", "unexpected field(s) 'extra'"),
         ({**TURN, "metadata": {"a": 1}}, "schema", "$.metadata.a: expected type string"),
     ],
 )
@@ -76,7 +76,15 @@ def test_rejections_are_precise(value: object, error_type: str, fragment: str) -
 
 def test_errors_never_echo_free_text_or_pii() -> None:
     secret = "my card is 4111 1111 1111 1111"
-    for value in ({**TURN, "text": secret * 300}, {**TURN, "channel": secret}, {**TURN, "agent_id": secret}):
+    cases = (
+        {**TURN, "text": secret * 300},
+        {**TURN, "channel": secret},
+        {**TURN, "agent_id": secret},
+        {**TURN, "channel": 4111111111111111},
+        {**TURN, "seq": -4111111111111111},
+        {**TURN, "card 4111 1111 1111 1111": 1},
+    )
+    for value in cases:
         error = _run(value).dlq_record["error"]  # type: ignore[union-attr]
         assert "4111" not in error
 
