@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "generate",
         help="write seeded sample conversations (plus contexts, policies, malformed records) as JSON lines",
-        description="Write a deterministic stream of feed records {topic, key, value|value_raw|value_base64}: "
+        description="Write a deterministic stream of feed records {topic, key, value|value_raw}: "
         "policy v1, agent states and customer contexts first, then interleaved multi-turn conversations "
         "(chat, voice, email; all intents; PII; angry and vulnerable customers; agents breaking policy), "
         "policy v2 half-way, and malformed records.",

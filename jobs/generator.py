@@ -1,10 +1,10 @@
 """Seeded generator of realistic contact-center traffic for the run command, the tests and the benchmark.
 
-`generate(config)` yields feed items `{topic, key, value}` (a JSON object), `{topic, key, value_raw}`
-(a string that is not a valid record) or `{topic, key, value_base64}` (bytes that are not UTF-8), in the
-order a feeder should produce them: policy v1, agent states and customer contexts first, then the turns
-of many concurrent conversations interleaved, policy v2 half-way through the turns, and malformed
-records sprinkled in. The same config always yields the same items (ids and timestamps included).
+`generate(config)` yields feed items `{topic, key, value}` (a JSON object) or `{topic, key, value_raw}` (a
+string that is not a valid record), in the order a feeder should produce them: policy v1, agent states and
+customer contexts first, then the turns of many concurrent conversations interleaved, policy v2 half-way
+through the turns, and malformed records sprinkled in. The same config always yields the same items (ids and
+timestamps included).
 
 Traffic covers chat, voice (spoken digits, fillers) and e-mail; all 20 intents; PII in many forms (the
 `CANARIES` values, which tests grep for in every output); angry and vulnerable customers; agents who
@@ -14,7 +14,6 @@ break policy (forbidden phrases, missing disclosures, card numbers read back, th
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 from collections.abc import Iterator
@@ -308,9 +307,6 @@ def _malformed(kind: str, conversation: _Conversation, n: int, ts: str, policy: 
         return {"topic": "conversation.events", "key": key, "value_raw": '{"event_id": "bad", "conversation_id": '}
     if kind == "not_object":
         return {"topic": "conversation.events", "key": key, "value_raw": '["not", "an", "object"]'}
-    if kind == "bad_utf8":
-        raw = b'{"event_id": "bad-utf8", "text": "\xff\xfe"}'
-        return {"topic": "conversation.events", "key": key, "value_base64": base64.b64encode(raw).decode("ascii")}
     if kind == "missing_field":
         del good["text"]
     elif kind == "bad_enum":
@@ -334,7 +330,6 @@ def _malformed(kind: str, conversation: _Conversation, n: int, ts: str, policy: 
 MALFORMED_KINDS = (
     "bad_json",
     "not_object",
-    "bad_utf8",
     "missing_field",
     "bad_enum",
     "wrong_type",

@@ -87,8 +87,8 @@ def test_valid_records_validate_and_every_malformed_kind_lands_in_the_dlq() -> N
         assert isinstance(result, Rejected) == malformed, line[:200]
         if isinstance(result, Rejected):
             rejected_types.add(result.dlq_record["error_type"])
-    assert rejected_types == {"json", "decode", "missing_field", "enum", "schema", "oversize"}
-    assert len(MALFORMED_KINDS) == 9
+    assert rejected_types == {"json", "missing_field", "enum", "schema", "oversize"}
+    assert len(MALFORMED_KINDS) == 8
 
 
 def _fake_scores(event: dict) -> FastScores:
