@@ -10,6 +10,7 @@ when its inputs (data, parameters, library versions) change. The build writes a 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import io
 import json
@@ -89,7 +90,7 @@ CLASSIFIERS = (
         "text-classification/intent",
         (1, 2),
         (2, 4),
-        30.0,
+        20.0,
         "word 1-2-grams + char 2-4-grams TF-IDF, logistic regression",
     ),
     ClassifierSpec(
@@ -100,7 +101,7 @@ CLASSIFIERS = (
         "text-classification/intent",
         (1, 2),
         None,
-        30.0,
+        20.0,
         "word 1-2-grams TF-IDF only, logistic regression (cheaper; shadow)",
     ),
     ClassifierSpec(
@@ -141,9 +142,11 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def load_dataset(name: str) -> tuple[list[dict[str, Any]], str]:
-    """Records of models/data/<name>.jsonl and the file's sha256."""
-    path = DATA_DIR / f"{name}.jsonl"
-    raw = path.read_bytes()
+    """Records of models/data/<name>.jsonl.gz and the sha256 of its uncompressed content."""
+    path = DATA_DIR / f"{name}.jsonl.gz"
+    if not path.exists():
+        raise SystemExit(f"models.build: error: {path} is missing; run `python -m models.datagen`")
+    raw = gzip.decompress(path.read_bytes())
     return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line], sha256_bytes(raw)
 
 
@@ -261,7 +264,7 @@ def build_classifier(spec: ClassifierSpec, out_dir: Path) -> dict[str, Any]:
         ],
         "labels": labels,
         "artifacts": {"model": {"file": spec.file, "sha256": sha256_bytes(blob)}},
-        "training_data": {"file": f"models/data/{spec.dataset}.jsonl", "sha256": data_sha},
+        "training_data": {"file": f"models/data/{spec.dataset}.jsonl.gz", "sha256": data_sha},
         "params": {"word_ngrams": spec.word_ngrams, "char_ngrams": spec.char_ngrams, "C": spec.c},
         "metrics": metrics,
     }

@@ -2,7 +2,7 @@
 
 Every phrasing below was written for this project. Each label has sub-topics, each sub-topic several
 phrasings; a phrasing *family* is one phrasing with all the variants generated from it. The held-out
-split takes whole families (the 4th phrasing of every sub-topic), so evaluation never sees a
+split takes whole families (one in four, chosen by a hash of the phrasing), so evaluation never sees a
 near-duplicate of a training sentence. Surface noise (voice-transcript style, fillers, numbers as words, typos,
 context sentences, a second intent) is applied with a fixed seed, so the output is byte-stable.
 """
@@ -10,6 +10,7 @@ context sentences, a second intent) is applied with a fixed seed, so the output 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import random
@@ -19,8 +20,8 @@ from pathlib import Path
 
 SEED = 20261125
 DATA_DIR = Path(__file__).resolve().parent / "data"
-SAMPLES_PER_TEMPLATE = 9
-HELDOUT_EVERY = 4  # the 4th phrasing of every sub-topic (all its generated variants) is held out
+SAMPLES_PER_TEMPLATE = {"intent": 8, "sentiment": 6, "compliance": 8}
+HELDOUT_EVERY = 4  # about one phrasing family in four (all its generated variants) is held out
 
 INTENT_LABELS = (
     "billing_dispute",
@@ -103,6 +104,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "you've taken the money twice this month",
             "there are two identical charges on my statement",
             "I paid once but you charged me again",
+            "I've been double charged",
+            "you charged my card twice",
+            "two payments came out instead of one",
+            "why are there two charges for {amount}",
         ],
         [
             "my bill is way higher than it should be",
@@ -117,6 +122,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my bill doubled for no reason",
             "I'm being asked to pay more than my usual bill",
             "this month's invoice is far too high",
+            "my bill isn't right",
+            "the bill is more than I expected",
+            "I've been overcharged on this bill",
+            "can you explain why my bill is so high",
         ],
         [
             "there's a charge of {amount} I don't recognise from {period}",
@@ -131,6 +140,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I've been charged for something I didn't order",
             "an unexpected charge appeared on my account",
             "what's this extra charge of {amount}",
+            "I don't know what I'm being charged for",
+            "there's an unknown charge on my account",
+            "I never signed up for this charge",
+            "who authorised this fee on my bill",
         ],
         [
             "I want to dispute a charge",
@@ -145,6 +158,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I dispute the amount you're asking for",
             "please take the wrong charge off my bill",
             "I want a billing correction",
+            "I want to query a charge on my bill",
+            "I'm not paying this charge, it's wrong",
+            "can you look into this incorrect charge",
+            "I want this charge investigated",
         ],
         [
             "you're still charging me after I cancelled",
@@ -159,6 +176,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the late payment fee is wrong",
             "you charged me a penalty I shouldn't have",
             "I was billed for a service I returned",
+            "you charged me after I cancelled my contract",
+            "I'm paying for something I don't have",
+            "why was I charged a fee when I paid on time",
+            "there's a charge for a service I cancelled {period}",
         ],
         [
             "why am I paying {amount} when the advertised price was lower",
@@ -173,6 +194,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my bill doesn't include the discount I was given",
             "I was charged the standard rate instead of the deal",
             "the price on my bill is higher than advertised",
+            "the price I was quoted isn't what I'm billed",
+            "you said it would be {amount} but it's more",
+            "my promotional discount has disappeared from my bill",
+            "I was told there'd be no extra charge",
         ],
     ],
     "refund_request": [
@@ -189,6 +214,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I want back what I paid for the {item}",
             "return my money please",
             "money back please",
+            "I just want my money back",
+            "I'd like the money returned to me",
+            "can I have my money back",
+            "I'm asking for my money back",
+            "can you give me back my money",
+            "I want a full refund of my money",
+            "I want my money returned",
         ],
         [
             "I'd like a refund",
@@ -204,6 +236,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "please refund my order",
             "I'm owed a refund",
             "I want a refund for the {item}",
+            "I'd like to get a refund",
+            "please issue a refund",
+            "can you refund me",
+            "I'm entitled to a refund",
+            "I'd like to ask for a refund",
+            "please could you refund me",
+            "can I have a refund",
+            "I'd like a refund on my order",
         ],
         [
             "when will I get my refund",
@@ -218,6 +258,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the refund still isn't in my account",
             "you promised a refund {period} and I'm still waiting",
             "has my refund been sent",
+            "still no sign of my refund",
+            "the refund you promised hasn't arrived",
+            "I was told the refund was processed but there's nothing",
+            "how much longer for my refund",
+            "where is my refund",
+            "I'm waiting on a refund",
+            "my refund is late",
+            "I haven't had my refund",
         ],
         [
             "can you put the money back on my {card}",
@@ -232,6 +280,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "can I be paid back for the {item}",
             "I want the charge refunded to my card",
             "put the money back in my account",
+            "can you credit my account",
+            "refund the money to my bank account",
+            "pay me back the {amount}",
+            "I want the charge reversed and the money returned",
+            "please credit the money back",
+            "put the refund on my card",
+            "pay the money back into my account",
+            "can I get a credit for the charge",
         ],
         [
             "the {item} never worked so I want a refund",
@@ -246,6 +302,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I returned the {item} weeks ago and still no refund",
             "the service never worked, I want a refund",
             "I was double charged and want one payment refunded",
+            "the order was cancelled so where's my money",
+            "the {item} was faulty and I want my money back",
+            "the service was down all month, I want a refund",
+            "I sent the {item} back so please refund me",
+            "the item broke so I want a refund",
+            "the delivery never came so refund me",
+            "I want a refund because I cancelled",
+            "I was overcharged, please refund the difference",
         ],
     ],
     "cancel_service": [
@@ -262,6 +326,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "please cancel everything",
             "I'd like to cancel today",
             "cancel the service please",
+            "I'd like to cancel please",
+            "can I cancel my subscription today",
+            "I'm calling to cancel",
+            "cancel my contract",
+            "I wish to cancel my service",
+            "cancel it please",
+            "I'm ringing to cancel my account",
+            "please process my cancellation",
         ],
         [
             "how do I close my account",
@@ -276,6 +348,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "close my account down",
             "I'd like to terminate my service",
             "deactivate my account please",
+            "I want my account closed",
+            "end my service please",
+            "please terminate everything",
+            "I'd like to close my account",
+            "please close my account today",
+            "I want to shut my account",
+            "I'm closing my account",
+            "end my membership please",
         ],
         [
             "I don't want this anymore, stop my plan",
@@ -290,6 +370,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "please stop my service",
             "I want to stop paying for this",
             "I don't want to renew",
+            "I don't need the service any more",
+            "stop the service from next month",
+            "I want to stop my subscription",
+            "I'm not using it so I want to stop",
+            "I don't want your service anymore",
+            "please stop my plan",
+            "I don't need my subscription",
+            "stop charging me, I'm cancelling",
         ],
         [
             "I'm switching to another provider so cancel everything",
@@ -304,6 +392,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I've signed up somewhere cheaper so I'm cancelling",
             "I'm leaving because of the price",
             "another company offered me a better price so I'm leaving",
+            "I'm going to another provider",
+            "I'm leaving for a cheaper company",
+            "I'm cancelling and going elsewhere",
+            "I've decided to leave",
+            "I've found a better provider",
+            "I'm moving to another network",
+            "I'm leaving because the service is poor",
+            "I'm switching and need to cancel",
         ],
         [
             "what's the cancellation fee if I cancel now",
@@ -318,6 +414,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "how much notice do I need to give to cancel",
             "switch off the automatic renewal",
             "I want to opt out of the renewal",
+            "what's the fee to cancel",
+            "can I cancel without paying a fee",
+            "how do I stop it renewing",
+            "do I have to pay to leave my contract early",
+            "can I cancel during my contract",
+            "how do I cancel the auto renewal",
+            "is there a penalty for cancelling",
+            "what do I need to do to cancel",
         ],
     ],
     "card_lost_stolen": [
@@ -334,6 +438,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I can't find my card",
             "I've misplaced my card",
             "my card has gone missing",
+            "I've lost my wallet with my card in it",
+            "I dropped my card somewhere",
+            "I lost my {card} yesterday",
         ],
         [
             "my wallet was stolen",
@@ -348,6 +455,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my {card} was stolen last night",
             "I was robbed and they took my cards",
             "my wallet got nicked",
+            "my cards were stolen",
+            "someone took my wallet",
+            "I've been mugged and my card was taken",
+            "thieves took my bag with my cards",
         ],
         [
             "please block my card",
@@ -362,6 +473,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "please block my {card} immediately",
             "put a block on my card",
             "lock my card please",
+            "please cancel my card",
+            "block the card straight away",
+            "I need my card frozen",
+            "stop anyone using my card",
         ],
         [
             "I need a replacement card",
@@ -376,6 +491,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "order me a new {card}",
             "how long will a new card take",
             "I need a replacement card urgently",
+            "can you send me a new card",
+            "I need a new {card} posted",
+            "replace my lost card please",
+            "when will I get a replacement",
         ],
         [
             "I left my card at a restaurant and now it's gone",
@@ -390,6 +509,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "someone took my card at the bar",
             "I left my card in a taxi",
             "I think I lost my card at the petrol station",
+            "I lost my card at the gym",
+            "my card was stolen from my car",
+            "I think someone took my card at work",
+            "my card disappeared while I was travelling",
         ],
     ],
     "fraud_report": [
@@ -406,6 +529,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "someone has been spending on my card",
             "there are charges I never authorised",
             "money has gone out that I didn't send",
+            "I didn't make this purchase",
+            "there's a transaction I don't recognise",
+            "I never bought this",
+            "someone's been using my card online",
+            "there's a withdrawal I didn't make",
+            "a purchase from a shop I've never been to",
+            "my statement shows payments that aren't mine",
+            "someone took {amount} from my account",
+            "money has disappeared from my account",
+            "there's a card payment abroad that isn't mine",
+            "I've been charged by a company I've never heard of",
+            "strange transactions keep appearing",
+            "I see a payment to a shop I never used",
+            "there are withdrawals I didn't do",
+            "unauthorised payments have been taken",
         ],
         [
             "I think my account has been hacked",
@@ -420,6 +558,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "someone changed my email and password",
             "there was a login from another country",
             "my account's been hacked and money's gone",
+            "someone has hacked my account",
+            "my account was broken into",
+            "somebody got my password and logged in",
+            "there's been suspicious activity on my account",
+            "someone accessed my account without me knowing",
+            "I got an alert about a login that wasn't me",
+            "my email was changed by someone else",
+            "a stranger got into my online banking",
+            "my account was taken over by someone",
+            "somebody changed my security details",
+            "I think my login was stolen",
+            "a hacker is in my account",
+            "my account has been compromised",
+            "someone logged in from a device I don't own",
+            "my details were changed without my permission",
         ],
         [
             "I want to report fraud",
@@ -434,6 +587,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "please investigate this fraud",
             "I've been defrauded",
             "I need to report a fraud",
+            "I need to report fraud on my account",
+            "I think I'm a victim of fraud",
+            "I want this fraud investigated",
+            "these transactions are fraudulent",
+            "I'd like to report a fraud",
+            "please flag this as fraud",
+            "I suspect fraud on my account",
+            "this is definitely fraud, I didn't do it",
+            "I'm reporting fraudulent activity",
+            "can you open a fraud case",
+            "I need to speak to the fraud team",
+            "I've been a victim of a fraudster",
+            "I'm calling to report fraud",
+            "fraud has happened on my card",
+            "I want to report suspicious transactions",
         ],
         [
             "I got a scam call pretending to be you",
@@ -448,6 +616,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "someone pretending to be from your company took my details",
             "I think I've been conned",
             "a scammer got my security code",
+            "I think I've been scammed",
+            "I gave my details to a scammer",
+            "I got a fake call from your bank",
+            "I was tricked into giving my code",
+            "I paid a scammer by mistake",
+            "a fake website took my card details",
+            "I think that text was a scam and I replied",
+            "someone rang claiming to be you and asked for my pin",
+            "I fell for a phishing text",
+            "a scam caller got my details",
+            "I transferred money to a scammer",
+            "someone conned me out of my code",
+            "I was targeted by a scam",
+            "I got a fake email from you and clicked the link",
+            "a scam text tricked me",
         ],
         [
             "someone opened an account in my name",
@@ -462,6 +645,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I've been a victim of identity theft",
             "there's an account I never opened",
             "someone is pretending to be me",
+            "someone took out credit in my name",
+            "my identity has been stolen",
+            "there are accounts in my name I didn't open",
+            "a fraudster is using my name",
+            "a loan was taken out in my name",
+            "I've been getting letters for an account I never opened",
+            "someone is impersonating me",
+            "a credit card was opened using my details",
+            "my personal details were stolen and used",
+            "someone is applying for things in my name",
+            "I got a letter about a loan I didn't take",
+            "I think my identity has been used",
+            "someone has used my details to open accounts",
+            "I think someone has stolen my identity",
+            "there's a phone contract in my name I didn't take out",
         ],
     ],
     "account_access": [
@@ -478,6 +676,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "it won't accept my login",
             "I'm unable to access my account",
             "sign in isn't working",
+            "I can't log on",
+            "I can't sign into the app",
+            "my login doesn't work",
+            "I'm having trouble logging in",
+            "I can't get into the app",
+            "it keeps saying my login is invalid",
+            "my sign in fails every time",
+            "I'm stuck on the login screen",
         ],
         [
             "I forgot my password",
@@ -492,6 +698,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I forgot my login password",
             "the reset link doesn't work",
             "how do I change my password",
+            "I need a password reset",
+            "my password was rejected",
+            "I'm locked out because of my password",
+            "my password reset isn't working",
+            "I've forgotten my password again",
+            "I need help resetting my password",
+            "the new password I set doesn't work",
         ],
         [
             "my account is locked",
@@ -506,6 +719,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my account was disabled",
             "it says my account is suspended",
             "unlock my account",
+            "my account is frozen",
+            "the account has been locked",
+            "why can't I get into my account",
+            "my account is blocked after failed attempts",
+            "I've been locked out of the app",
+            "my profile is locked",
+            "it says too many attempts and locked me out",
+            "can you unblock my account",
         ],
         [
             "I'm not getting the verification code",
@@ -520,6 +741,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my verification email never arrives",
             "I don't get the sms code",
             "the two step verification isn't working",
+            "the code isn't coming through",
+            "I never get the security code",
+            "I can't get past the verification",
+            "my login code never arrives",
+            "I'm not receiving the verification text",
+            "the login code goes to my old number",
+            "the security code has expired every time",
+            "I can't verify my login",
         ],
         [
             "I forgot my username",
@@ -534,6 +763,14 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I can't remember the email I registered with",
             "I've lost access to my account",
             "how do I get back into my account",
+            "I forgot my login",
+            "what's my username",
+            "I can't remember my account details",
+            "I can't get into my online account",
+            "I don't remember what email I used",
+            "I don't know my customer login",
+            "I can't get back into my account",
+            "I've lost my login details",
         ],
     ],
     "update_details": [
@@ -550,6 +787,20 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my {detail} is out of date",
             "please amend my {detail}",
             "I'd like to update my personal details",
+            "I want to update my {detail}",
+            "please change the {detail} on my account",
+            "I need my {detail} changed",
+            "can you change my {detail}",
+            "I'd like to update my {detail}",
+            "my {detail} has changed",
+            "change the {detail} you have for me",
+            "please put my new {detail} on the account",
+            "I'd like to change my {detail} please",
+            "the {detail} on my account is old",
+            "can I give you my new {detail}",
+            "I'd like to amend my {detail}",
+            "can you put a new {detail} on file",
+            "I'd like to correct my {detail}",
         ],
         [
             "I moved house",
@@ -564,6 +815,20 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my address has changed",
             "please update my address, I've relocated",
             "send my post to my new address",
+            "I've got a new address",
+            "I'm moving house soon",
+            "update my address please",
+            "I no longer live at that address",
+            "I've moved, can you update my address",
+            "please change my address to my new one",
+            "I'm at a new address now",
+            "I've moved to a new flat",
+            "I've moved home",
+            "please send letters to my new address",
+            "I'm living somewhere else now",
+            "I have moved to a new house",
+            "my address needs changing",
+            "please note I've moved",
         ],
         [
             "my phone number changed",
@@ -578,6 +843,20 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I have a new email",
             "please use my new email address",
             "change my contact number",
+            "I've got a new mobile",
+            "please update my email",
+            "my number has changed",
+            "I want to change my contact details",
+            "update my mobile number please",
+            "I need to change my email",
+            "I've got a different phone number now",
+            "please note my new email address",
+            "here's my new phone number",
+            "I've changed my email address",
+            "update my contact email please",
+            "my mobile number is different now",
+            "update the phone number on file",
+            "I'd like to change my email on the account",
         ],
         [
             "my name changed after I got married",
@@ -592,6 +871,20 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my name is spelled incorrectly",
             "the name on my account is wrong",
             "I need to fix my date of birth",
+            "my name is wrong on the account",
+            "I got married and changed my name",
+            "the account has my name spelled wrong",
+            "my date of birth is wrong",
+            "please update my surname",
+            "I need to change the name on my account",
+            "my title is wrong on the account",
+            "please correct my date of birth",
+            "my name is incorrect",
+            "please change my name on the account",
+            "my details need correcting",
+            "please fix the spelling of my name",
+            "update my name after marriage",
+            "my details are incorrect on my account",
         ],
         [
             "how do I edit my profile information",
@@ -606,6 +899,20 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I want to update my account information",
             "add my partner to my account",
             "take my old number off the account",
+            "where can I change my details",
+            "can I update my details online",
+            "I want to change my personal information",
+            "add a second account holder",
+            "can I edit my details myself",
+            "how can I change my details",
+            "I want to update the information on my account",
+            "please remove the old address from my account",
+            "can I update my profile",
+            "I need to amend my account details",
+            "how do I update my personal info",
+            "how do I change my account information",
+            "I'd like to update my profile details",
+            "can you update my details for me",
         ],
     ],
     "payment_arrangement": [
@@ -622,6 +929,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'd like to pay it off over a few months",
             "can I arrange monthly payments",
             "set up an instalment plan",
+            "can I pay in monthly instalments",
+            "I'd like a payment plan please",
+            "can I pay a little each month",
+            "can I split it into instalments",
+            "I'd like to pay in instalments",
+            "can I set up a plan to pay it off",
+            "can I pay it bit by bit",
+            "could I pay it off over six months",
+            "is a repayment plan possible",
+            "can we agree smaller monthly payments",
         ],
         [
             "I can't pay my bill this month",
@@ -636,6 +953,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "can I have more time to pay",
             "I'll struggle to pay the bill on time",
             "can you give me until next month",
+            "I can't afford this bill right now",
+            "I need a bit more time to pay",
+            "can I pay next month instead",
+            "I can't make this payment on time",
+            "I'm short this month",
+            "I won't be able to pay on time",
+            "can I have a payment holiday",
+            "I'm not able to pay the full amount",
+            "money is tight, can I pay less this month",
+            "can I pay part now and the rest later",
         ],
         [
             "can I delay my payment until {period}",
@@ -650,6 +977,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "can I delay the payment",
             "can the direct debit come out later",
             "please hold off taking the payment",
+            "can I change my payment date",
+            "please delay my direct debit",
+            "can I defer my payment",
+            "can I pay on the {days}th instead",
+            "can the payment go out later",
+            "change my direct debit date",
+            "can I pay at the end of the month instead",
+            "I want to push my payment back a week",
+            "can my bill be due later in the month",
+            "can you hold my payment until payday",
         ],
         [
             "I want to set up autopay",
@@ -664,6 +1001,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "can I pay by card instead",
             "update my bank details for payments",
             "set up automatic payments",
+            "change my payment card",
+            "I want to pay by direct debit",
+            "set up recurring payments",
+            "I want to change my bank account for payments",
+            "I want to pay by card from now on",
+            "switch me to direct debit",
+            "change my payment details",
+            "I'd like to pay by bank transfer",
+            "cancel my direct debit and let me pay manually",
+            "change the card you take payments from",
         ],
         [
             "I want to pay off my balance",
@@ -678,6 +1025,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'd like to settle my account",
             "how do I pay the amount due",
             "take a payment of {amount} please",
+            "I'd like to make a payment today",
+            "can I pay off my balance",
+            "I want to pay the {amount} I owe",
+            "how can I pay what's outstanding",
+            "I'd like to pay my balance",
+            "take a payment from my card please",
+            "how do I settle my bill",
+            "I want to clear what I owe",
+            "can I pay the full balance now",
+            "I'd like to pay my overdue amount",
         ],
     ],
     "order_status": [
@@ -694,6 +1051,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm still waiting for my order",
             "has my order been sent",
             "what happened to my order",
+            "where has my order got to",
+            "my order is missing",
+            "any news on my order",
+            "is my order coming",
+            "where is my parcel",
+            "I haven't received my order",
+            "what's happening with my order",
+            "I'm still waiting for my parcel",
+            "my order still isn't here",
+            "what's going on with my delivery",
+            "can you find my order",
         ],
         [
             "when will my {item} be delivered",
@@ -708,6 +1076,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my parcel is days late",
             "the delivery date has passed",
             "I ordered the {item} {period} and it's not here",
+            "my parcel hasn't come yet",
+            "when will my delivery come",
+            "my order is late",
+            "it's been {days} days since I ordered",
+            "when's my order going to arrive",
+            "my order was due {period}",
+            "the delivery is really late",
+            "how long until my order comes",
+            "my order is overdue",
+            "the estimated delivery has passed",
+            "why is my order taking so long",
         ],
         [
             "can I get a tracking number",
@@ -722,6 +1101,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the parcel says delivered but it isn't here",
             "how do I track my order",
             "tracking hasn't moved",
+            "what's the tracking for my parcel",
+            "the tracking link isn't working",
+            "it says delivered but I haven't got it",
+            "can I track my delivery",
+            "where's my tracking info",
+            "I can't track my order",
+            "the tracking has been stuck for days",
+            "the parcel shows as delivered but it's not here",
+            "the tracking number doesn't work",
+            "tracking shows nothing",
+            "my parcel is marked delivered but I never got it",
         ],
         [
             "my delivery was supposed to come today",
@@ -736,6 +1126,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the courier left a card but no parcel",
             "I was in all day and no delivery",
             "the delivery was missed",
+            "my parcel didn't arrive today",
+            "the delivery didn't come",
+            "the courier didn't turn up",
+            "the driver said no one was home but I was",
+            "no one delivered my parcel",
+            "the courier didn't come today",
+            "my parcel was meant to come yesterday",
+            "the delivery never showed up",
+            "the parcel wasn't delivered",
+            "the courier says they tried but they didn't",
+            "my package didn't arrive as promised",
         ],
         [
             "is my order still processing",
@@ -750,6 +1151,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "when will my order be dispatched",
             "did my order go through",
             "can you check the status of my delivery",
+            "has my order shipped",
+            "is my order still being processed",
+            "has my order been confirmed",
+            "when does my order ship",
+            "has my order gone out yet",
+            "has my order left the warehouse",
+            "is my order confirmed and paid",
+            "when will my order be sent",
+            "is my order on its way yet",
+            "has my order been posted",
+            "can you check if my order was placed",
         ],
     ],
     "return_exchange": [
@@ -766,6 +1178,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "how do I return an item",
             "I want to return what I bought",
             "I'd like to return the {item}",
+            "I want to return my purchase",
+            "can I send the {item} back",
+            "I'd like to return something",
+            "how do I return my order",
         ],
         [
             "can I exchange this for a different size",
@@ -780,6 +1196,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "can I swap this for something else",
             "I'd like to exchange the {item}",
             "I want a different colour",
+            "can I change it for a bigger size",
+            "I'd like to swap the {item}",
+            "can I exchange this",
+            "I want a smaller size instead",
         ],
         [
             "the {item} arrived damaged",
@@ -794,6 +1214,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the {item} doesn't work",
             "it arrived scratched and dented",
             "the {item} stopped working after a day",
+            "the {item} came broken",
+            "my {item} is faulty",
+            "the item is damaged",
+            "it arrived broken",
         ],
         [
             "how do I get a return label",
@@ -808,6 +1232,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "where do I send returns",
             "do I have to pay for return postage",
             "how many days do I have to return",
+            "how do returns work",
+            "do you have a return label",
+            "can I return it in store",
+            "is there a time limit on returns",
         ],
         [
             "I got sent the wrong {item}",
@@ -822,6 +1250,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "this isn't the {item} I ordered",
             "I need to replace a faulty {item}",
             "I received the wrong colour",
+            "you sent me the wrong {item}",
+            "I ordered a different {item}",
+            "the wrong product arrived",
+            "I want to replace the broken {item}",
         ],
     ],
     "technical_issue": [
@@ -838,6 +1270,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "your {device} is broken again",
             "the {device} won't open",
             "the {device} is really slow",
+            "the {device} isn't responding",
+            "the {device} crashes every time",
+            "the {device} has stopped working",
+            "the {device} won't let me do anything",
         ],
         [
             "my internet is down",
@@ -852,6 +1288,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my connection is really slow",
             "the internet keeps cutting out",
             "I've lost signal",
+            "the internet is really slow",
+            "my wifi keeps dropping out",
+            "my broadband isn't working",
+            "I can't get online",
         ],
         [
             "I'm getting an error message",
@@ -866,6 +1306,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "there's an error code on the screen",
             "the page won't load and shows an error",
             "I get an error message every time",
+            "I keep seeing an error",
+            "I get an error when I log in",
+            "it gives me an error message",
+            "an error pops up on the screen",
         ],
         [
             "the {device} won't turn on",
@@ -880,6 +1324,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I turned the {device} off and on and it still doesn't work",
             "the {device} keeps restarting",
             "my {device} is dead",
+            "the {device} won't power on",
+            "the {device} light is red",
+            "restarting the {device} didn't help",
+            "the {device} keeps switching off",
         ],
         [
             "the update broke everything",
@@ -894,6 +1342,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the stream keeps freezing",
             "calls keep dropping",
             "the picture keeps freezing on my tv",
+            "the app crashed after the update",
+            "the video keeps stopping",
+            "my calls keep cutting off",
         ],
     ],
     "plan_change": [
@@ -910,6 +1361,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'd like to upgrade",
             "can I get the {plan} plan instead",
             "put me on a higher tier",
+            "can I upgrade my plan",
+            "I want more on my plan",
+            "can you upgrade me to {plan}",
+            "I want to go up a plan",
+            "put me on a better package",
+            "upgrade me please",
+            "I'd like the premium tier",
+            "can I get the bigger bundle",
+            "I need a plan with more data",
+            "bump me up to the next plan",
         ],
         [
             "I want to downgrade my plan",
@@ -924,6 +1385,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "switch me to a cheaper package",
             "I'd like a smaller plan",
             "move me down to {plan}",
+            "can I downgrade",
+            "can you move me to a lower plan",
+            "I'd like to downgrade to {plan}",
+            "I'd like to reduce my plan",
+            "put me on a lower package",
+            "can I pay for a smaller plan",
+            "downgrade me to the basic plan",
+            "I'm paying for more than I need, can I go lower",
+            "is there a smaller plan I can switch to",
+            "reduce my package please",
         ],
         [
             "can I add more data to my plan",
@@ -938,6 +1409,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "add an extra user to my plan",
             "can I add the {plan} add-on",
             "add international calls to my plan",
+            "add more data to my plan",
+            "I'd like an extra line",
+            "can I add a bundle",
+            "add another user please",
+            "can I add a bolt-on",
+            "add extra minutes to my plan",
+            "I want to add another phone to my plan",
+            "add a family member to my plan",
+            "can I add roaming to my plan",
+            "I'd like to add a second sim",
+            "add unlimited calls to my plan",
         ],
         [
             "can I change my plan",
@@ -952,6 +1434,16 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "what can I change my plan to",
             "I want a different plan",
             "switch me to monthly billing",
+            "can I switch my package",
+            "I'd like a different package",
+            "can I change to the {plan} plan",
+            "I'd like to change package",
+            "switch my tariff please",
+            "can I move to a different tariff",
+            "change my tariff to {plan}",
+            "can I change my contract type",
+            "I want to move plans",
+            "switch me onto the {plan} tariff",
         ],
         [
             "remove the extra add-on from my plan",
@@ -966,6 +1458,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I don't need the extras on my plan",
             "take the {plan} bundle off",
             "remove the channels I added",
+            "remove the bundle from my plan",
+            "I want to drop an add-on",
+            "take the extra off my plan",
+            "I don't want the add-on anymore",
+            "remove the extras from my package",
+            "cancel the add-on but keep the plan",
+            "I don't use the bundle so take it off",
+            "drop the extra data pack",
+            "remove the extra features",
+            "take off the add-on I don't use",
+            "I want to drop the premium extras",
         ],
     ],
     "complaint": [
@@ -982,6 +1485,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I want to raise a complaint",
             "please log a complaint",
             "I want to escalate my complaint",
+            "I want to make a formal complaint",
+            "I'm making a complaint",
+            "can I speak to someone about a complaint",
+            "I want to complain about the service",
+            "I'd like to register a complaint",
+            "I'm not happy and want to complain",
+            "who do I complain to",
         ],
         [
             "your service is terrible",
@@ -996,6 +1506,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm extremely unhappy with your service",
             "your company is hopeless",
             "I've never had such bad service",
+            "your service is really bad",
+            "I'm really disappointed with your company",
+            "this service is appalling",
+            "I'm very unhappy with your company",
+            "the service I've received is poor",
+            "your company has let me down badly",
+            "I'm appalled by your service",
         ],
         [
             "I've been on hold for an hour",
@@ -1010,6 +1527,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I've been on hold forever",
             "I've had to call {days} times",
             "I keep being transferred and nobody helps",
+            "I've been kept waiting for ages",
+            "no one called me back",
+            "I've called so many times",
+            "I keep getting transferred",
+            "I've waited weeks for a call back",
+            "I've spent hours on the phone",
+            "I keep being promised a call that never comes",
         ],
         [
             "the agent I spoke to was rude",
@@ -1024,6 +1548,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the person I spoke to was rude and unhelpful",
             "I was lied to by your staff",
             "your engineer was rude",
+            "your staff were rude",
+            "the agent was so rude",
+            "the person I spoke to was unhelpful",
+            "your staff gave me wrong information",
+            "the advisor was very rude",
+            "your staff were dismissive",
+            "the engineer was late and rude",
         ],
         [
             "this keeps happening every month",
@@ -1038,6 +1569,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "it's the third time this has happened",
             "I'm fed up with this",
             "every month it's the same issue",
+            "this keeps happening",
+            "the same thing happens every time",
+            "I'm fed up of this",
+            "nothing changes however many times I call",
+            "it's happened again",
+            "same problem every single month",
+            "I'm sick and tired of this",
         ],
     ],
     "speak_to_human": [
@@ -1054,6 +1592,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I want to speak to someone",
             "let me talk to a human being",
             "can I have a person please",
+            "can I talk to a real person",
+            "I want to talk to a human",
+            "let me speak to a person",
+            "I need a real human",
+            "I'd rather speak to a person",
+            "can a human help me please",
+            "I only want to deal with a real person",
         ],
         [
             "put me through to a manager",
@@ -1068,6 +1613,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "put your manager on",
             "I need to speak to someone more senior",
             "can I escalate this to a manager",
+            "let me speak to a manager",
+            "can I talk to a supervisor",
+            "I want someone more senior",
+            "I want your manager",
+            "your supervisor please",
+            "I'd like to escalate to a manager",
+            "can your team leader call me",
         ],
         [
             "stop giving me automated answers",
@@ -1082,6 +1634,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "is this a bot",
             "I'm tired of the automated system",
             "get me out of this chatbot",
+            "is this a robot",
+            "I don't want an automated answer",
+            "stop the bot",
+            "I want to talk to a person, not a bot",
+            "this bot doesn't understand me",
+            "I'm fed up talking to a machine",
+            "please stop the automated messages",
         ],
         [
             "transfer me to an agent",
@@ -1096,6 +1655,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "connect me to an advisor",
             "pass me to a colleague",
             "I want to be transferred",
+            "please transfer me",
+            "can you put me through",
+            "connect me to someone please",
+            "transfer me to a real agent",
+            "can you get someone to call me",
+            "put me through to a specialist",
+            "transfer me to the right person",
         ],
         [
             "operator",
@@ -1109,6 +1675,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "advisor",
             "speak to someone",
             "customer service",
+            "real agent",
+            "human please",
+            "talk to someone",
+            "agent",
+            "live agent",
+            "speak to human",
+            "a real person",
         ],
     ],
     "greeting": [
@@ -1124,6 +1697,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "hello hello",
             "hey hey",
             "yo",
+            "hey hi",
+            "hello hi",
+            "hi again",
+            "hey you",
+            "hello you",
+            "well hello",
+            "hi folks",
+            "hiya there",
+            "hello again",
+            "oh hi",
+            "hey hello",
         ],
         [
             "good morning",
@@ -1137,6 +1721,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "morning all",
             "afternoon there",
             "good morning team",
+            "good morning there",
+            "good afternoon there",
+            "morning there",
+            "good evening there",
+            "top of the morning",
+            "morning to you",
+            "good afternoon to you",
+            "evening all",
+            "good morning, hello",
+            "afternoon, hi",
+            "good evening, hi there",
         ],
         [
             "hello, is anyone there",
@@ -1150,6 +1745,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "hi, is this working",
             "hello, anybody there",
             "hi, are you receiving me",
+            "hello, is someone there",
+            "hi, is anybody there",
+            "hello, are you receiving this",
+            "hi, can anyone see this",
+            "hello, can you hear me okay",
+            "hi, are you there",
+            "hello, is this customer service",
+            "hi, is anybody available",
+            "hi, is someone reading this",
+            "hello, am I through",
+            "hi, is anyone on",
         ],
         [
             "hi, how are you today",
@@ -1163,6 +1769,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "hello, how's things",
             "hi, you alright",
             "hello, I hope you're doing well",
+            "hi, how are you doing",
+            "hello, how's your day going",
+            "hey, how are you",
+            "hi, hope you're good",
+            "hi, how's your day been",
+            "hello, how are you today",
+            "hi, how's everything",
+            "hey, how are things",
+            "hello, how's it going",
+            "hi, are you well",
+            "hey there, how are you",
         ],
         [
             "hello, I have a quick question",
@@ -1176,6 +1793,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "hello, I need assistance",
             "hi there, I'm after some help",
             "hello, can I get some help",
+            "hi, I hope you can help",
+            "hello, can you assist me",
+            "hi, I've got a question",
+            "hello, I'd like some help",
+            "hi, could you help me",
+            "hello, I need a hand with something",
+            "hi, I'm hoping for some help",
+            "hello, could I ask a question",
+            "hi, I'm after a bit of help",
+            "hello, hoping you can help",
+            "hi there, can I get some help",
         ],
     ],
     "closing": [
@@ -1191,6 +1819,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "that's it, thanks",
             "all done, thank you",
             "thank you, that's all",
+            "that's all, thanks",
+            "that's it, thank you",
+            "I'm all done, thanks",
+            "thanks, goodbye",
+            "okay, that's all I needed, thanks",
+            "thanks, I'll leave it there",
+            "great, that's everything sorted",
+            "that's all for now, bye",
+            "that's all, have a good day",
+            "okay, I'll let you go",
+            "right, that's everything",
         ],
         [
             "you've been very helpful",
@@ -1204,6 +1843,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "thanks so much for your help",
             "that's really kind, thanks",
             "appreciate the help",
+            "thanks for all your help",
+            "you've been so helpful",
+            "thank you, that's brilliant",
+            "thanks, that really helped",
+            "you've sorted it, thanks so much",
+            "thank you for being so patient",
+            "thanks, you've been wonderful",
+            "really helpful, thank you",
+            "thanks for sorting that out",
+            "you've been really good, thanks",
+            "thanks for your time",
         ],
         [
             "no, that's all I needed",
@@ -1217,6 +1867,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "that covers everything",
             "no more questions",
             "that's all I wanted",
+            "nothing else",
+            "no, that's everything",
+            "that's all from me",
+            "I'm sorted, thanks",
+            "nope, that's all",
+            "no thanks, that's it",
+            "all good now, nothing else",
+            "I have everything I need",
+            "no I'm fine now",
+            "nothing else thanks",
+            "that's all I wanted to know",
         ],
         [
             "bye",
@@ -1230,6 +1891,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "see ya",
             "bye now",
             "take care, bye",
+            "bye then",
+            "see you later",
+            "goodbye for now",
+            "bye, take care",
+            "ok bye",
+            "bye, thanks",
+            "goodbye and thanks",
+            "see you, bye",
+            "bye for now then",
+            "speak soon, bye",
+            "ta ta",
         ],
         [
             "ok thank you so much",
@@ -1243,6 +1915,17 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "great thanks",
             "thank you kindly",
             "lovely, bye",
+            "ok great thanks",
+            "thanks a bunch",
+            "cheers then",
+            "thank you very much",
+            "thanks mate",
+            "cheers for that",
+            "many thanks",
+            "thanks, have a good one",
+            "thanks very much",
+            "thank you kindly, bye",
+            "great stuff, thanks",
         ],
     ],
     "pricing_inquiry": [
@@ -1259,6 +1942,18 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "what's the price per month",
             "how much will I pay each month",
             "what are your prices",
+            "what's the cost of {plan}",
+            "how much does {plan} cost per month",
+            "what do you charge for the {plan} plan",
+            "how much is your cheapest plan",
+            "what's the monthly cost",
+            "how much per month is it",
+            "what's the price of the {plan} deal",
+            "what are the monthly charges",
+            "how much would {plan} be for me",
+            "what's the cost for the {plan} tier",
+            "price for the {plan} package please",
+            "how much do you charge a month",
         ],
         [
             "do you have any discounts",
@@ -1273,6 +1968,18 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "do you offer a discount",
             "can I get a better price",
             "are there special offers",
+            "do you have any deals",
+            "any discounts available",
+            "is there an offer on",
+            "are there student deals",
+            "have you got any offers",
+            "is there a loyalty discount",
+            "can I get money off",
+            "any cheaper deals for me",
+            "is there a discount if I pay yearly",
+            "any deals for students",
+            "what offers have you got",
+            "is there a deal for new customers",
         ],
         [
             "what are your fees",
@@ -1287,6 +1994,18 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "what does delivery cost",
             "how much is the setup fee",
             "is there a charge for that",
+            "are there any fees",
+            "do you charge a fee",
+            "how much is postage",
+            "are there charges for setup",
+            "is there a connection fee",
+            "what are the extra costs",
+            "do you charge for delivery",
+            "are there any other costs",
+            "how much is installation",
+            "is there an activation fee",
+            "do I pay for delivery",
+            "what's the early payment fee",
         ],
         [
             "what's the cheapest option you have",
@@ -1301,6 +2020,18 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "compare your plan prices",
             "what's included in the price",
             "what do I get for the money",
+            "which plan is the cheapest",
+            "which plan is best value",
+            "how do your prices compare to others",
+            "what does each plan cost",
+            "what's your most affordable plan",
+            "which is the cheapest package",
+            "how much is each package",
+            "what's the difference in price between plans",
+            "what's the lowest price you do",
+            "what's your best price",
+            "can you compare the plan prices",
+            "what would be cheapest for me",
         ],
         [
             "how much would it cost to add a line",
@@ -1315,6 +2046,18 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "is the price increasing",
             "how much would the {item} be",
             "how much does it cost to upgrade",
+            "how much extra for another line",
+            "how much is the price after the deal",
+            "are your prices going up",
+            "how much does the {item} cost",
+            "how much would another line cost",
+            "will my price go up after the contract",
+            "what's the price once the offer ends",
+            "how much is the {item} on its own",
+            "how much to add a line",
+            "what happens to the price after a year",
+            "will it cost more next year",
+            "what's the cost of the {item}",
         ],
     ],
     "legal_threat": [
@@ -1331,6 +2074,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm getting a lawyer",
             "I'll take legal action",
             "you'll be sued",
+            "I'm going to sue your company",
+            "I'll take you to court over this",
+            "I'm getting lawyers involved",
+            "I'm taking you to court",
         ],
         [
             "I've contacted a solicitor about this",
@@ -1345,6 +2092,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my legal team will be in touch",
             "I'm consulting a lawyer",
             "my solicitor is drafting a letter",
+            "I've got a lawyer",
+            "my solicitor will write to you",
+            "I'm talking to a lawyer about this",
+            "I've instructed lawyers",
         ],
         [
             "I'm reporting you to the regulator",
@@ -1359,6 +2110,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm making a complaint to the regulator",
             "I'll report you to the authorities",
             "I'm reporting you to consumer protection",
+            "I'm reporting you to the ombudsman",
+            "I'll complain to the regulator",
+            "I'm going to report you",
+            "I'm contacting trading standards",
         ],
         [
             "this is illegal",
@@ -1373,6 +2128,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "you're breaking consumer law",
             "this is a breach of my rights",
             "this violates the law",
+            "this is illegal what you're doing",
+            "you're acting unlawfully",
+            "this breaks the law",
+            "you've broken the law",
         ],
         [
             "I'll see you in small claims court",
@@ -1387,6 +2146,10 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm filing a legal claim",
             "I'll sue for compensation",
             "I'm starting legal action against you",
+            "I'll start court proceedings",
+            "I'm filing a lawsuit against you",
+            "I'm going to claim for damages",
+            "I'll sue for what you owe me",
         ],
     ],
     "vulnerable_customer": [
@@ -1403,6 +2166,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm struggling to pay my bills",
             "I'm in financial hardship",
             "I can't afford my bills since I lost my job",
+            "I can't afford to pay anything",
+            "I'm really struggling with money",
+            "I'm behind on all my bills",
+            "I have no income right now",
+            "I'm unemployed and have no money",
+            "I can't pay because I'm skint",
+            "I'm choosing between heating and eating",
         ],
         [
             "my husband just passed away",
@@ -1417,6 +2187,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my mother passed away last week",
             "I'm handling the account of someone who died",
             "I've had a bereavement",
+            "my husband has died",
+            "I'm calling because my dad passed away",
+            "I'm sorting things out after a death",
+            "my wife died last month",
+            "I'm grieving and can't deal with this",
+            "my son died recently",
+            "I'm the executor for my late aunt",
         ],
         [
             "I'm in hospital right now",
@@ -1431,6 +2208,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm disabled",
             "I'm having chemotherapy",
             "I have a long term illness",
+            "I'm very unwell",
+            "I've just come out of hospital",
+            "I'm in a wheelchair",
+            "I have a terminal illness",
+            "I'm recovering from a stroke",
+            "I'm housebound",
+            "I've been diagnosed with a serious condition",
         ],
         [
             "I'm really not coping",
@@ -1445,6 +2229,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm having a hard time coping",
             "I'm overwhelmed and anxious",
             "I'm not in a good place",
+            "I'm feeling very anxious",
+            "I'm not coping at all",
+            "I feel like I can't go on",
+            "I'm very depressed",
+            "I'm having a breakdown",
+            "I'm really not okay",
+            "my anxiety is really bad at the moment",
         ],
         [
             "I'm elderly and don't understand the internet",
@@ -1459,6 +2250,13 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I can't see very well",
             "I'm deaf and need help",
             "I have a learning disability",
+            "I'm ninety and this is confusing",
+            "I'm partially sighted",
+            "I struggle to understand letters",
+            "I'm hard of hearing",
+            "I'm very old and need help with this",
+            "I'm blind and can't read the screen",
+            "I find it hard to understand this",
         ],
     ],
     "other": [
@@ -1475,6 +2273,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "are you in this country",
             "how long have you worked there",
             "do you have a name",
+            "what's the time there",
+            "do you enjoy working there",
+            "where is your office",
+            "is it sunny there",
+            "what's your favourite food",
+            "did you have a good weekend",
+            "are you a real person",
+            "what's it like working there",
+            "how old are you",
+            "do you like football",
+            "what's the news today",
+            "where do you live",
+            "do you have pets",
+            "what are you having for lunch",
+            "is it busy today",
         ],
         [
             "hold on a second",
@@ -1489,6 +2302,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "one sec",
             "wait a moment",
             "just a minute",
+            "hang on a moment",
+            "give me one sec",
+            "wait a second please",
+            "just hold on",
+            "hold on I'm looking",
+            "bear with me a sec",
+            "wait I'm just checking",
+            "one minute I'm getting it",
+            "hold the line please",
+            "wait a sec",
+            "just a moment please",
+            "give me a moment",
+            "let me find my glasses",
+            "hang on, looking for a pen",
+            "wait, let me grab my notes",
         ],
         [
             "yes",
@@ -1505,6 +2333,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "yep",
             "okay then",
             "hmm",
+            "yes please",
+            "no thanks",
+            "okay",
+            "sure thing",
+            "yes that's right",
+            "no that's wrong",
+            "okay sure",
+            "yep that's me",
+            "yeah sure",
+            "no not really",
+            "ok then",
+            "right okay",
+            "yes correct",
+            "no it isn't",
+            "uh huh yes",
         ],
         [
             "can you repeat that",
@@ -1519,6 +2362,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I missed that",
             "sorry, come again",
             "repeat that please",
+            "can you repeat that please",
+            "sorry what",
+            "I didn't understand",
+            "say it again",
+            "sorry I missed that",
+            "what do you mean",
+            "can you explain that again",
+            "I'm not sure what you mean",
+            "sorry I didn't hear",
+            "can you say that slower",
+            "pardon me",
+            "what was that again",
+            "sorry, say again",
+            "I didn't catch the last bit",
+            "you're breaking up, what did you say",
         ],
         [
             "I have a question about something else",
@@ -1533,6 +2391,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "just checking something",
             "nothing really",
             "I was just curious",
+            "it's nothing",
+            "never mind, it's fine",
+            "I was just wondering",
+            "not sure really",
+            "forget about it",
+            "no reason really",
+            "I was just asking",
+            "doesn't matter now",
+            "just curious",
+            "never mind then",
+            "it's not urgent",
+            "doesn't matter",
+            "oh nothing",
+            "no matter",
+            "I'll figure it out myself",
         ],
         [
             "my dog is barking sorry",
@@ -1547,6 +2420,21 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm at the shops",
             "sorry there's a lot of background noise",
             "I'm walking the dog",
+            "sorry, my kids are shouting",
+            "sorry I'm in the supermarket",
+            "I'm on my lunch break",
+            "the line is a bit noisy",
+            "sorry my dog is barking",
+            "I'm in the middle of cooking",
+            "I'm out walking",
+            "sorry there's someone at the door",
+            "sorry I'm driving",
+            "the signal is bad here",
+            "I'm outside sorry",
+            "sorry the baby woke up",
+            "sorry, my cat knocked something over",
+            "I'm just getting off the bus",
+            "sorry, it's windy here",
         ],
     ],
 }
@@ -2281,67 +3169,80 @@ def style(text: str, rng: random.Random) -> str:
 Record = dict[str, str | int]
 
 
-def _split(template_index: int) -> str:
-    return "heldout" if template_index % HELDOUT_EVERY == HELDOUT_EVERY - 1 else "train"
+def _split(template: str) -> str:
+    """Held-out or train for a whole phrasing family, by a hash of its text (not its position in a list)."""
+    digest = hashlib.sha256(template.encode("utf-8")).digest()
+    return "heldout" if digest[0] % HELDOUT_EVERY == 0 else "train"
+
+
+def _by_split(templates: list[str]) -> dict[str, list[str]]:
+    """Templates grouped by their split, so text mixed into a turn never crosses the split."""
+    pools: dict[str, list[str]] = {"train": [], "heldout": []}
+    for t in templates:
+        pools[_split(t)].append(t)
+    return pools
 
 
 def _expand(
     families: dict[str, list[list[str]]],
     rng: random.Random,
-    make: Callable[[str, str, random.Random], str],
+    make: Callable[[str, str, random.Random, str], str],
+    samples: int,
 ) -> list[Record]:
     records: list[Record] = []
     for label, fams in families.items():
         for fi, fam in enumerate(fams):
             for ti, template in enumerate(fam):
-                split = _split(ti)
-                for _ in range(SAMPLES_PER_TEMPLATE):
+                split = _split(template)
+                for _ in range(samples):
                     body = fill(template, rng)
-                    if split == "train" and rng.random() < 0.6:
-                        body = paraphrase(body, rng)
-                    text = make(label, body, rng)
+                    if split == "train":
+                        for _ in range(rng.choice((0, 1, 1, 2))):
+                            body = paraphrase(body, rng)
+                    text = make(label, body, rng, split)
                     records.append({"text": text, "label": label, "family": f"{label}/{fi}.{ti}", "split": split})
     return records
 
 
 def intent_records(rng: random.Random) -> list[Record]:
     """Customer turns labelled with their primary intent; some carry a second, minor request."""
-    secondaries = [
-        t
-        for name in ("update_details", "order_status", "pricing_inquiry")
-        for f in INTENT_FAMILIES[name]
-        for t in f
-        if "{" not in t
-    ]
+    secondaries = _by_split(
+        [t for name in ("update_details", "order_status", "pricing_inquiry") for f in INTENT_FAMILIES[name] for t in f]
+    )
 
-    def make(label: str, body: str, r: random.Random) -> str:
+    def make(label: str, body: str, r: random.Random, split: str) -> str:
         second = None
         # A greeting/closing/other turn with a real request attached is that request, not small talk.
         if label not in ("greeting", "closing", "other") and r.random() < 0.12:
-            second = r.choice(secondaries)
+            second = fill(r.choice(secondaries[split]), r)
         return style(compose(body, r, second), r)
 
-    return _expand(INTENT_FAMILIES, rng, make)
+    return _expand(INTENT_FAMILIES, rng, make, SAMPLES_PER_TEMPLATE["intent"])
 
 
 def sentiment_records(rng: random.Random) -> list[Record]:
     """Turns labelled negative / neutral / positive / escalating; neutral ones are plain requests."""
-    bodies = [t for name in NEUTRAL_BODY_INTENTS for f in INTENT_FAMILIES[name] for t in f]
+    bodies = _by_split([t for name in NEUTRAL_BODY_INTENTS for f in INTENT_FAMILIES[name] for t in f])
 
-    def make(label: str, phrase: str, r: random.Random) -> str:
+    def make(label: str, phrase: str, r: random.Random, split: str) -> str:
         if r.random() < 0.6:
-            body = fill(r.choice(bodies), r)
+            body = fill(r.choice(bodies[split]), r)
             phrase = f"{phrase}. {body}" if r.random() < 0.5 else f"{body}. {phrase}"
         return style(compose(phrase, r, None), r)
 
-    records = _expand(SENTIMENT_FAMILIES, rng, make)
+    records = _expand(SENTIMENT_FAMILIES, rng, make, SAMPLES_PER_TEMPLATE["sentiment"])
     for name in NEUTRAL_BODY_INTENTS:
         for fi, fam in enumerate(INTENT_FAMILIES[name]):
             for ti, template in enumerate(fam):
                 for _ in range(2):
                     text = style(compose(fill(template, rng), rng, None), rng)
                     records.append(
-                        {"text": text, "label": "neutral", "family": f"neutral/{name}/{fi}.{ti}", "split": _split(ti)}
+                        {
+                            "text": text,
+                            "label": "neutral",
+                            "family": f"neutral/{name}/{fi}.{ti}",
+                            "split": _split(template),
+                        }
                     )
     return records
 
@@ -2349,17 +3250,18 @@ def sentiment_records(rng: random.Random) -> list[Record]:
 def compliance_records(rng: random.Random) -> list[Record]:
     """Agent turns labelled ok / risk (promises, guarantees, skipped disclosures, rudeness, pressure)."""
     openers = ("okay", "right", "sure", "alright", "so", "look", "I see")
-    polite = [t for f in COMPLIANCE_FAMILIES["ok"][:2] for t in f]
+    polite = _by_split([t for f in COMPLIANCE_FAMILIES["ok"][:2] for t in f])
 
-    def make(label: str, body: str, r: random.Random) -> str:
+    def make(label: str, body: str, r: random.Random, split: str) -> str:
         if r.random() < 0.3:
             body = f"{r.choice(openers)}, {body}"
         if r.random() < 0.25:
             # Risky words hidden in an otherwise polite, longer turn.
-            body = f"{r.choice(polite)}. {body}" if r.random() < 0.5 else f"{body}. {r.choice(polite)}"
+            extra = r.choice(polite[split])
+            body = f"{extra}. {body}" if r.random() < 0.5 else f"{body}. {extra}"
         return style(body[0].upper() + body[1:] + ".", r)
 
-    return _expand(COMPLIANCE_FAMILIES, rng, make)
+    return _expand(COMPLIANCE_FAMILIES, rng, make, SAMPLES_PER_TEMPLATE["compliance"])
 
 
 DATASETS: dict[str, Callable[[random.Random], list[Record]]] = {
@@ -2370,26 +3272,29 @@ DATASETS: dict[str, Callable[[random.Random], list[Record]]] = {
 
 
 def generate(out_dir: Path = DATA_DIR) -> dict[str, Path]:
-    """Write every dataset as sorted-key JSON lines; returns name -> path."""
+    """Write every dataset as gzipped, sorted-key JSON lines; returns name -> path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, builder in DATASETS.items():
         rng = random.Random(f"{SEED}:{name}")
-        path = out_dir / f"{name}.jsonl"
-        lines = [json.dumps(r, sort_keys=True, ensure_ascii=False) for r in builder(rng)]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path = out_dir / f"{name}.jsonl.gz"
+        lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, separators=(",", ":")) for r in builder(rng)]
+        # mtime=0 and no file name in the header: the compressed bytes depend on the content only.
+        with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+            gz.write(("\n".join(lines) + "\n").encode("utf-8"))
         paths[name] = path
     return paths
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: regenerate models/data/*.jsonl."""
+    """Command line: regenerate models/data/*.jsonl.gz."""
     parser = argparse.ArgumentParser(prog="python -m models.datagen", description=__doc__)
     parser.add_argument("--out-dir", type=Path, default=DATA_DIR, help="where to write (default: %(default)s)")
     args = parser.parse_args(argv)
     for name, path in generate(args.out_dir).items():
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        n = sum(1 for _ in path.open(encoding="utf-8"))
+        content = gzip.decompress(path.read_bytes())
+        digest = hashlib.sha256(content).hexdigest()[:12]
+        n = content.count(b"\n")
         print(f"[datagen] {name}: {n} records -> {path} (sha256 {digest})")
     return 0
 

@@ -44,10 +44,10 @@ class FastScores:
         """The scores as the audit record's `scores` object."""
         return {
             "intent": self.intent,
-            "intent_confidence": self.intent_confidence,
-            "sentiment": self.sentiment,
-            "escalation_risk": self.escalation_risk,
-            "compliance_risk": self.compliance_risk,
+            "intent_confidence": round(self.intent_confidence, 6),
+            "sentiment": round(self.sentiment, 6),
+            "escalation_risk": round(self.escalation_risk, 6),
+            "compliance_risk": round(self.compliance_risk, 6),
         }
 
 
