@@ -23,7 +23,7 @@ from typing import Any
 
 from cuecard import stack
 from cuecard.settings import Settings, load_settings
-from cuecard.topics import FeedRecord, consumer_at_end, parse_feed_line, producer
+from cuecard.topics import FeedRecord, consumer_at_end, feed_record, producer
 
 LIVE_TOPICS = ("coaching.suggestions", "coaching.alerts")
 
@@ -77,23 +77,18 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def turn_records(seed: int) -> Iterator[FeedRecord]:
-    """An endless stream of valid records from the sample generator, re-keyed per round for unique ids."""
-    from jobs.generator import generate_lines
+    """An endless stream of valid generator records; each round re-prefixes ids so they stay unique."""
+    from jobs.generator import GeneratorConfig, generate
 
     round_no = 0
     while True:
-        for line_no, line in enumerate(generate_lines(seed=seed + round_no, conversations=50), start=1):
-            item = json.loads(line)
-            if "value_raw" in item:
-                continue  # malformed samples are not part of a latency benchmark
-            record = parse_feed_line(line, line_no)
-            if record.topic == "conversation.events":
-                value = json.loads(record.value)
+        for item in generate(GeneratorConfig(seed=seed + round_no, conversations=50, malformed_every=0)):
+            if item["topic"] == "conversation.events":
+                value = dict(item["value"])
                 value["event_id"] = f"b{round_no}-{value['event_id']}"
                 value["conversation_id"] = f"b{round_no}-{value['conversation_id']}"
-                yield FeedRecord(record.topic, value["conversation_id"].encode(), json.dumps(value).encode())
-            else:
-                yield record
+                item = {**item, "key": value["conversation_id"], "value": value}
+            yield feed_record(item)
         round_no += 1
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "cuecard.jobs_cmd",
     "cuecard.bench_cmd",
     "cuecard.audit_cmd",
+    "cuecard.generate_cmd",
 )
 
 

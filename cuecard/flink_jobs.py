@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from cuecard.settings import PROJECT_ROOT, Settings, settings_env
-from cuecard.stack import StackError, flink_env, flink_home, java_binary, say
+from cuecard.stack import StackError, flink_env, flink_home, java_binary, say, start_taskmanager
 
 COACHING_JOB = "cuecard-coaching"
 COACHING_SCRIPT = PROJECT_ROOT / "jobs" / "coaching_job.py"
@@ -54,7 +54,9 @@ def submit(
     if running:
         say(f"job {name} already running ({running[0]}); not submitting again")
         return running[0]
-    env = flink_env(settings, java_binary())
+    java = java_binary()
+    start_taskmanager(settings, java)
+    env = flink_env(settings, java)
     env.update(settings_env(settings))
     env.update(env_overrides or {})
     say(f"submitting {name} ({script.relative_to(PROJECT_ROOT)}) to {settings.flink_rest_url}")

@@ -12,7 +12,7 @@ from kafka import KafkaConsumer
 
 from cuecard import flink_jobs, stack
 from cuecard.settings import Settings, load_settings
-from cuecard.topics import FeedRecord, consumer_at_end, feed, messages, parse_feed_line
+from cuecard.topics import FeedRecord, consumer_at_end, feed, feed_record, messages, parse_feed_line
 
 LIVE_TOPICS = ("coaching.suggestions", "coaching.alerts")
 
@@ -71,10 +71,10 @@ def _sample_options(parser: argparse.ArgumentParser) -> None:
 
 def sample_records(seed: int, conversations: int) -> Iterator[FeedRecord]:
     """The seeded sample conversations, as records to produce."""
-    from jobs.generator import generate_lines
+    from jobs.generator import GeneratorConfig, generate
 
-    for line_no, line in enumerate(generate_lines(seed=seed, conversations=conversations), start=1):
-        yield parse_feed_line(line, line_no)
+    for item in generate(GeneratorConfig(seed=seed, conversations=conversations)):
+        yield feed_record(item)
 
 
 def _file_records(source: TextIO) -> Iterator[FeedRecord]:
@@ -92,15 +92,18 @@ def _records(args: argparse.Namespace) -> Iterable[FeedRecord]:
 
 
 def format_live(topic: str, value: dict) -> str:
-    """One readable line per suggestion or alert (text is already PII-masked by the job)."""
-    kind = "suggestion" if topic == "coaching.suggestions" else "alert"
-    text = str(value.get("text", "")).replace("\n", " ")
+    """One readable line per suggestion or supervisor alert (text is already PII-masked by the job)."""
+    if topic == "coaching.alerts":
+        label, kind, detail = "alert", value.get("alert_type", ""), value.get("severity", "")
+        text = value.get("message", "")
+    else:
+        label, kind, detail = "suggestion", value.get("kind", ""), value.get("template_id") or "-"
+        text = value.get("text", "")
+        detail = f"{detail:<36} {float(value.get('confidence') or 0):.2f}"
+    text = str(text).replace("\n", " ")
     if len(text) > 70:
         text = text[:67] + "..."
-    return (
-        f"{kind:<10} {value.get('conversation_id', '?'):<10} {value.get('kind', value.get('alert_type', '')):<16} "
-        f'{value.get("template_id") or "-":<36} {float(value.get("confidence") or 0):.2f}  "{text}"'
-    )
+    return f'{label:<10} {value.get("conversation_id", "?"):<12} {kind:<18} {detail:<41} "{text}"'
 
 
 def _submit(args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ class Settings:
     checkpoint_interval_ms: int = 2000
     suggestions_delivery: str = "at-least-once"
     channel_budget_ms: tuple[tuple[str, float], ...] = (("chat", 30.0), ("voice", 20.0), ("email", 45.0))
+    deep_tier: bool = True
     max_event_bytes: int = 64 * 1024
     conversation_ttl_minutes: int = 60
 
@@ -106,6 +107,15 @@ def _parse_int(name: str, raw: str) -> int:
         raise SettingsError(f"{name}={raw!r} is not a whole number; set it to e.g. 19092") from None
 
 
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a yes/no value; set it to on or off")
+
+
 def _parse_budgets(name: str, raw: str) -> tuple[tuple[str, float], ...]:
     try:
         pairs = [item.split("=", 1) for item in raw.split(",") if item.strip()]
@@ -119,6 +129,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "cache_dir": lambda _n, raw: Path(raw).resolve(),
     "suggestions_delivery": lambda _n, raw: raw.strip().lower(),
     "kafka_host": lambda _n, raw: raw.strip(),
+    "deep_tier": _parse_bool,
     "channel_budget_ms": _parse_budgets,
 }
 
@@ -147,5 +158,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         value = getattr(settings, field.name)
         if field.name == "channel_budget_ms":
             value = ",".join(f"{channel}={ms:g}" for channel, ms in value)
+        elif isinstance(value, bool):
+            value = "on" if value else "off"
         env[env_name(field.name)] = str(value)
     return env

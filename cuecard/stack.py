@@ -7,6 +7,7 @@ stops exactly what `up` started and nothing else. `up` is idempotent: services a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -434,15 +435,39 @@ def start_flink(settings: Settings, java: str) -> tuple[int, int]:
     return jm, start_taskmanager(settings, java)
 
 
+def code_fingerprint() -> str:
+    """A hash of the Python sources the TaskManager imports (jobs, udfs, cuecard)."""
+    digest = hashlib.sha256()
+    for package in ("cuecard", "jobs", "udfs"):
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _code_file(settings: Settings) -> Path:
+    return TASKMANAGER.pid_file(settings).with_suffix(".code")
+
+
 def start_taskmanager(settings: Settings, java: str) -> int:
-    """Start (or reuse) the TaskManager; also how a killed TaskManager is brought back."""
+    """Start (or reuse) the TaskManager; also how a killed TaskManager is brought back.
+
+    Thread-mode Python lives inside the TaskManager's JVM and keeps modules imported by earlier jobs,
+    so a TaskManager that imported older sources is restarted rather than reused.
+    """
     tm = recorded_pid(TASKMANAGER, settings)
-    if tm:
+    code_file = _code_file(settings)
+    if tm and code_file.exists() and code_file.read_text() == code_fingerprint():
         say(f"Flink TaskManager already running (pid {tm})")
         return tm
+    if tm:
+        say(f"restarting Flink TaskManager (pid {tm}): the job's Python sources changed since it started")
+        stop_pid(tm)
+        TASKMANAGER.pid_file(settings).unlink(missing_ok=True)
     say("starting Flink TaskManager")
     registered = (flink_overview(settings) or {}).get("taskmanagers", 0)
     tm = _spawn(TASKMANAGER, settings, _flink_script("taskmanager.sh"), flink_env(settings, java))
+    code_file.write_text(code_fingerprint())
     # A killed TaskManager may still be counted until its heartbeat times out: wait for free slots.
     _wait_until(
         "Flink TaskManager",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,21 +22,22 @@ class FeedRecord:
     value: bytes
 
 
+def feed_record(item: Mapping[str, Any]) -> FeedRecord:
+    """One generator item: {topic, key, value} (JSON object) or {topic, key, value_raw} (any string)."""
+    key = item.get("key")
+    if "value_raw" in item:
+        value = item["value_raw"].encode("utf-8")
+    else:
+        value = json.dumps(item["value"], separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return FeedRecord(item["topic"], key.encode("utf-8") if key is not None else None, value)
+
+
 def parse_feed_line(line: str, line_no: int) -> FeedRecord:
-    """Read one generator line: {topic, key, value} (JSON object) or {topic, key, value_raw} (any string)."""
+    """Read one JSON line of generator output; a bad line raises ValueError naming its number."""
     try:
-        item = json.loads(line)
-        topic = item["topic"]
-        key = item.get("key")
-        if "value_raw" in item:
-            value = item["value_raw"].encode("utf-8")
-        elif "value_base64" in item:
-            value = base64.b64decode(item["value_base64"])
-        else:
-            value = json.dumps(item["value"], separators=(",", ":")).encode("utf-8")
+        return feed_record(json.loads(line))
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"line {line_no}: not a feed record ({err}); expected {{topic, key, value}}") from None
-    return FeedRecord(topic, key.encode("utf-8") if key is not None else None, value)
 
 
 def producer(settings: Settings, **overrides: Any) -> KafkaProducer:

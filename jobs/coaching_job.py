@@ -25,17 +25,16 @@ def main() -> None:
     config.set_string("pipeline.name", JOB_NAME)
     # The client needs the connector on its classpath to plan the Kafka tables, the cluster to run them.
     config.set_string("pipeline.jars", connector_jar(settings).as_uri())
+    config.set_string("execution.checkpointing.interval", f"{settings.checkpoint_interval_ms}ms")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(settings.parallelism)
     t_env = StreamTableEnvironment.create(env)
     t_env.execute_sql(source_ddl(settings, group_id=JOB_NAME))
     inputs = t_env.to_data_stream(t_env.from_path("cuecard_inputs"))
-    outputs = build_pipeline(inputs)
+    outputs = build_pipeline(inputs, settings)
     statements = t_env.create_statement_set()
     for spec in sink_specs(settings):
-        stream = getattr(outputs, spec.topic.split(".", 1)[1], None)
-        if stream is None:
-            continue
+        stream = getattr(outputs, spec.topic.split(".", 1)[1])
         t_env.execute_sql(sink_ddl(settings, spec, JOB_NAME))
         statements.add_insert(spec.table, t_env.from_data_stream(stream))
     statements.attach_as_datastream()

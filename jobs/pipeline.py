@@ -1,18 +1,30 @@
-"""The coaching pipeline, defined once: `build_pipeline(inputs) -> Outputs`.
+"""The coaching pipeline, defined once: `build_pipeline(inputs, settings) -> Outputs`.
 
 Sources and sinks are injected, so the live job (Kafka in, Kafka out), replay and the tests
-(`from_collection` in, `execute_and_collect` out) run exactly the same operators.
+(`from_collection` in, `execute_and_collect` out) run exactly the same operators:
+
+    raw records ─ validate-and-mask ─┬─ dlq
+                                     ├─ turns ── key by customer ─ join-customer ─┐
+                                     ├─ customer context ─ key by customer ───────┘
+                                     ├─ feedback ────────────────────────────────┐│
+                                     └─ agent state, policies ─ broadcast ─┐      ▼▼
+                                                                          coach (key by conversation)
+                                                                   suggestions │ alerts │ audit
+
+Agent state travels with the policies as broadcast state rather than through a third keyed join:
+agents are a bounded, small set, and every Python key-by costs a Python operator per record.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from pyflink.common import Row, Types
-from pyflink.datastream import DataStream, KeyedProcessFunction, RuntimeContext
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.common import Types
+from pyflink.datastream import DataStream
+
+from cuecard.settings import Settings
+from jobs.operators import Coach, JoinCustomer, ValidateAndMask, envelope_type, reference_descriptor, row_type, tag
 
 
 def input_type_info() -> Any:
@@ -30,61 +42,50 @@ def input_type_info() -> Any:
     )
 
 
-def output_type_info() -> Any:
-    """The row every sink takes: message key and JSON value."""
-    return Types.ROW_NAMED(["k", "v"], [Types.STRING(), Types.STRING()])
-
-
 @dataclass(frozen=True)
 class Outputs:
-    """The pipeline's output streams, one per sink."""
+    """The pipeline's output streams, one per sink topic; each carries rows of (key, JSON value)."""
 
     suggestions: DataStream
+    alerts: DataStream
+    audit: DataStream
+    dlq: DataStream
 
 
-class CountTurns(KeyedProcessFunction):
-    """Keyed pass-through: echoes each turn with how many turns its conversation has had."""
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        """Create the per-conversation counter."""
-        self.turns = runtime_context.get_state(ValueStateDescriptor("turns", Types.LONG()))
-
-    def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Any:
-        """Count the turn and emit it keyed by conversation."""
-        seen = (self.turns.value() or 0) + 1
-        self.turns.update(seen)
-        event = value[1]
-        yield Row(
-            event["conversation_id"],
-            json.dumps(
-                {
-                    "conversation_id": event["conversation_id"],
-                    "event_id": event.get("event_id"),
-                    "turns_seen": seen,
-                }
-            ),
-        )
+def _customer_key(envelope: dict) -> str:
+    return str(envelope["customer_id"])
 
 
-def _decode(row: Row) -> tuple[str, dict]:
-    event = json.loads(bytes(row["v"]).decode("utf-8"))
-    return event["conversation_id"], event
+def _conversation_key(envelope: dict) -> str:
+    return str(envelope["conversation_id"])
 
 
-def build_pipeline(inputs: DataStream) -> Outputs:
+def build_pipeline(inputs: DataStream, settings: Settings) -> Outputs:
     """Wire the operators between the injected input stream and the outputs."""
-    turns = (
-        inputs.filter(lambda row: row["topic"] == "conversation.events")
-        .name("only-turns")
-        .uid("only-turns")
-        .map(_decode)
-        .name("decode")
-        .uid("decode")
+    routed = (
+        inputs.process(ValidateAndMask(settings), output_type=envelope_type())
+        .name("validate-and-mask")
+        .uid("validate-and-mask")
     )
-    suggestions = (
-        turns.key_by(lambda pair: pair[0], key_type=Types.STRING())
-        .process(CountTurns(), output_type=output_type_info())
-        .name("count-turns")
-        .uid("count-turns")
+    customers = routed.get_side_output(tag("customer")).key_by(_customer_key, key_type=Types.STRING())
+    joined = (
+        routed.key_by(_customer_key, key_type=Types.STRING())
+        .connect(customers)
+        .process(JoinCustomer(), output_type=envelope_type())
+        .name("join-customer")
+        .uid("join-customer")
     )
-    return Outputs(suggestions=suggestions)
+    coached = (
+        joined.union(routed.get_side_output(tag("feedback")))
+        .key_by(_conversation_key, key_type=Types.STRING())
+        .connect(routed.get_side_output(tag("reference")).broadcast(reference_descriptor()))
+        .process(Coach(settings), output_type=row_type())
+        .name("coach")
+        .uid("coach")
+    )
+    return Outputs(
+        suggestions=coached,
+        alerts=coached.get_side_output(tag("alerts")),
+        audit=coached.get_side_output(tag("audit")),
+        dlq=routed.get_side_output(tag("dlq")),
+    )

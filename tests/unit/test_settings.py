@@ -55,3 +55,10 @@ def test_settings_env_round_trips():
 def test_settings_are_frozen():
     with pytest.raises(AttributeError):
         load_settings({}).kafka_port = 1  # type: ignore[misc]
+
+
+def test_deep_tier_switch():
+    assert load_settings({"CUECARD_DEEP_TIER": "off"}).deep_tier is False
+    assert load_settings({}).deep_tier is True
+    with pytest.raises(SettingsError, match="CUECARD_DEEP_TIER='maybe' is not a yes/no value"):
+        load_settings({"CUECARD_DEEP_TIER": "maybe"})
