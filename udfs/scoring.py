@@ -228,12 +228,16 @@ class _Classifier:
         manifest, paths = resolve(models_dir, self.ref, registries)
         self.labels: tuple[str, ...] = tuple(manifest["labels"])
         self.session = _session(paths["model"])
-        self.input_name = self.session.get_inputs()[0].name
         self.output_names = ["probabilities"]
+        self._feed: dict[str, np.ndarray] = {}
 
-    def run(self, feed: np.ndarray) -> np.ndarray:
-        """Class probabilities for the text in `feed[0, 0]`."""
-        return self.session.run(self.output_names, {self.input_name: feed})[0][0]
+    def bind(self, buf: np.ndarray) -> None:
+        """Feed `buf` (a [1, 1] object array the caller refills per turn) on every run."""
+        self._feed = {self.session.get_inputs()[0].name: buf}
+
+    def run(self) -> np.ndarray:
+        """Class probabilities for the text currently in the bound buffer."""
+        return self.session.run(self.output_names, self._feed)[0][0]
 
 
 class FastScorer:
@@ -254,6 +258,9 @@ class FastScorer:
         self._compliance = compliance
         self._shadow = shadow_intent
         self._buf = np.empty((1, 1), dtype=object)
+        for model in (intent, sentiment, compliance, shadow_intent):
+            if model is not None:
+                model.bind(self._buf)
         s = sentiment.labels
         self._pos, self._neg, self._esc = s.index("positive"), s.index("negative"), s.index("escalating")
         self._risk = compliance.labels.index("risk")
@@ -288,12 +295,11 @@ class FastScorer:
 
     def score(self, text: str, speaker: str, channel: str) -> FastScores:
         """Champion scores of one turn. `channel` is accepted for symmetry with the deep tier."""
-        buf = self._buf
-        buf[0, 0] = text
-        p = self._intent.run(buf)
+        self._buf[0, 0] = text
+        p = self._intent.run()
         best = int(p.argmax())
-        s = self._sentiment.run(buf)
-        risk = float(self._compliance.run(buf)[self._risk]) if speaker == "agent" else 0.0
+        s = self._sentiment.run()
+        risk = float(self._compliance.run()[self._risk]) if speaker == "agent" else 0.0
         return FastScores(
             intent=self._intent.labels[best],
             intent_confidence=float(p[best]),
@@ -306,9 +312,8 @@ class FastScorer:
         """The challenger's view of the turn (intent replaced, other scores as the champion's), or None."""
         if self._shadow is None:
             return None
-        buf = self._buf
-        buf[0, 0] = text
-        p = self._shadow.run(buf)
+        self._buf[0, 0] = text
+        p = self._shadow.run()
         best = int(p.argmax())
         return FastScores(
             intent=self._shadow.labels[best],
