@@ -544,6 +544,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I see a payment to a shop I never used",
             "there are withdrawals I didn't do",
             "unauthorised payments have been taken",
+            "I've spotted transactions that aren't mine",
+            "there's a direct debit I never set up",
+            "someone made purchases on my account",
         ],
         [
             "I think my account has been hacked",
@@ -573,6 +576,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "my account has been compromised",
             "someone logged in from a device I don't own",
             "my details were changed without my permission",
+            "someone else has been using my login",
+            "my account was accessed from abroad",
+            "I've been hacked and can't get in",
         ],
         [
             "I want to report fraud",
@@ -602,6 +608,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm calling to report fraud",
             "fraud has happened on my card",
             "I want to report suspicious transactions",
+            "this is a fraud report",
+            "please block the fraudulent payments",
+            "I need help with fraud on my account",
         ],
         [
             "I got a scam call pretending to be you",
@@ -631,6 +640,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I was targeted by a scam",
             "I got a fake email from you and clicked the link",
             "a scam text tricked me",
+            "I was scammed on the phone",
+            "someone posing as your staff got my details",
+            "I clicked a scam link and entered my card",
         ],
         [
             "someone opened an account in my name",
@@ -660,6 +672,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "someone has used my details to open accounts",
             "I think someone has stolen my identity",
             "there's a phone contract in my name I didn't take out",
+            "someone used my identity to get credit",
+            "identity fraud has happened to me",
+            "a fraudster opened an account with my details",
         ],
     ],
     "account_access": [
@@ -939,6 +954,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "could I pay it off over six months",
             "is a repayment plan possible",
             "can we agree smaller monthly payments",
+            "could I pay in smaller amounts",
+            "can I set up a repayment schedule",
+            "I'd like to spread the payments out",
         ],
         [
             "I can't pay my bill this month",
@@ -963,6 +981,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm not able to pay the full amount",
             "money is tight, can I pay less this month",
             "can I pay part now and the rest later",
+            "I can't cover this bill right now",
+            "can you give me a few extra weeks to pay",
+            "I need to pay late this month",
         ],
         [
             "can I delay my payment until {period}",
@@ -987,6 +1008,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I want to push my payment back a week",
             "can my bill be due later in the month",
             "can you hold my payment until payday",
+            "can I pay on a different day",
+            "please move the payment to next Friday",
+            "can I pay when my wages come in",
         ],
         [
             "I want to set up autopay",
@@ -1011,6 +1035,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'd like to pay by bank transfer",
             "cancel my direct debit and let me pay manually",
             "change the card you take payments from",
+            "I'd like to pay a different way",
+            "set my bill to be paid automatically",
+            "can I use a different card for my bill",
         ],
         [
             "I want to pay off my balance",
@@ -1035,6 +1062,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I want to clear what I owe",
             "can I pay the full balance now",
             "I'd like to pay my overdue amount",
+            "I want to make a payment now",
+            "please take the money for my bill",
+            "I'd like to pay my arrears",
         ],
     ],
     "order_status": [
@@ -1492,6 +1522,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'd like to register a complaint",
             "I'm not happy and want to complain",
             "who do I complain to",
+            "I'm putting in a complaint",
+            "this needs to be a formal complaint",
+            "I want my complaint recorded",
         ],
         [
             "your service is terrible",
@@ -1513,6 +1546,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the service I've received is poor",
             "your company has let me down badly",
             "I'm appalled by your service",
+            "the level of service is terrible",
+            "I've had nothing but problems with you",
+            "you're the worst company I've used",
         ],
         [
             "I've been on hold for an hour",
@@ -1534,6 +1570,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I've waited weeks for a call back",
             "I've spent hours on the phone",
             "I keep being promised a call that never comes",
+            "I've been waiting on hold for forty minutes",
+            "nobody gets back to me",
+            "every time I call I get a different answer",
         ],
         [
             "the agent I spoke to was rude",
@@ -1555,6 +1594,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "the advisor was very rude",
             "your staff were dismissive",
             "the engineer was late and rude",
+            "the last agent was really rude to me",
+            "your staff treat customers badly",
+            "I was spoken to very rudely",
         ],
         [
             "this keeps happening every month",
@@ -1576,6 +1618,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "it's happened again",
             "same problem every single month",
             "I'm sick and tired of this",
+            "this is the fourth time this has happened",
+            "the problem keeps coming back",
+            "I'm fed up with the same issue",
         ],
     ],
     "speak_to_human": [
@@ -1830,6 +1875,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "that's all, have a good day",
             "okay, I'll let you go",
             "right, that's everything",
+            "alright, that's all, bye",
+            "ok that's me done",
+            "that'll be all, thanks",
         ],
         [
             "you've been very helpful",
@@ -1854,6 +1902,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "thanks for sorting that out",
             "you've been really good, thanks",
             "thanks for your time",
+            "thanks so much, that's a big help",
+            "you've been very patient, thanks",
+            "I'm grateful for your help",
         ],
         [
             "no, that's all I needed",
@@ -1878,6 +1929,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "no I'm fine now",
             "nothing else thanks",
             "that's all I wanted to know",
+            "no, nothing further",
+            "that's all today",
+            "nothing else I need",
         ],
         [
             "bye",
@@ -1902,6 +1956,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "bye for now then",
             "speak soon, bye",
             "ta ta",
+            "bye bye now",
+            "goodbye, thanks again",
+            "catch you later",
         ],
         [
             "ok thank you so much",
@@ -1926,6 +1983,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "thanks very much",
             "thank you kindly, bye",
             "great stuff, thanks",
+            "ta very much",
+            "thanks a lot, bye",
+            "super, thank you",
         ],
     ],
     "pricing_inquiry": [
@@ -1954,6 +2014,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "what's the cost for the {plan} tier",
             "price for the {plan} package please",
             "how much do you charge a month",
+            "how much is it for {plan}",
+            "what's the monthly fee",
+            "can you tell me the price of the {plan} plan",
         ],
         [
             "do you have any discounts",
@@ -1980,6 +2043,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "any deals for students",
             "what offers have you got",
             "is there a deal for new customers",
+            "any money off at the moment",
+            "do you do discounts for pensioners",
+            "what promotions are running",
         ],
         [
             "what are your fees",
@@ -2006,6 +2072,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "is there an activation fee",
             "do I pay for delivery",
             "what's the early payment fee",
+            "do you charge extra for that",
+            "what's the fee for paper bills",
+            "are there any hidden fees",
         ],
         [
             "what's the cheapest option you have",
@@ -2032,6 +2101,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "what's your best price",
             "can you compare the plan prices",
             "what would be cheapest for me",
+            "which package costs the least",
+            "what's the price difference between the plans",
+            "what's good value at the moment",
         ],
         [
             "how much would it cost to add a line",
@@ -2058,6 +2130,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "what happens to the price after a year",
             "will it cost more next year",
             "what's the cost of the {item}",
+            "what's the cost of adding a line",
+            "how much will it cost after twelve months",
+            "what's the full price of the {item}",
         ],
     ],
     "legal_threat": [
@@ -2173,6 +2248,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm unemployed and have no money",
             "I can't pay because I'm skint",
             "I'm choosing between heating and eating",
+            "I'm on benefits and can't pay",
+            "I lost my income and I'm struggling",
+            "I can't afford the bill at all",
         ],
         [
             "my husband just passed away",
@@ -2194,6 +2272,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm grieving and can't deal with this",
             "my son died recently",
             "I'm the executor for my late aunt",
+            "I'm recently bereaved",
+            "my husband passed and the account was in his name",
+            "I'm dealing with a family death",
         ],
         [
             "I'm in hospital right now",
@@ -2215,6 +2296,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm recovering from a stroke",
             "I'm housebound",
             "I've been diagnosed with a serious condition",
+            "I have a chronic illness",
+            "I'm waiting for an operation",
+            "I'm disabled and housebound",
         ],
         [
             "I'm really not coping",
@@ -2236,6 +2320,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm having a breakdown",
             "I'm really not okay",
             "my anxiety is really bad at the moment",
+            "I'm struggling to cope at the moment",
+            "I feel really overwhelmed",
+            "I'm having a really hard time mentally",
         ],
         [
             "I'm elderly and don't understand the internet",
@@ -2257,6 +2344,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "I'm very old and need help with this",
             "I'm blind and can't read the screen",
             "I find it hard to understand this",
+            "I'm elderly and live alone",
+            "I can't see the small print",
+            "I need things explained slowly",
         ],
     ],
     "other": [
@@ -2288,6 +2378,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "do you have pets",
             "what are you having for lunch",
             "is it busy today",
+            "nice weather today isn't it",
+            "have you been busy",
+            "what football team do you support",
         ],
         [
             "hold on a second",
@@ -2317,6 +2410,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "let me find my glasses",
             "hang on, looking for a pen",
             "wait, let me grab my notes",
+            "can you wait while I find it",
+            "hold please",
+            "I'm just finding the letter, one moment",
         ],
         [
             "yes",
@@ -2348,6 +2444,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "yes correct",
             "no it isn't",
             "uh huh yes",
+            "mm hmm",
+            "yes I think so",
+            "no I don't think so",
         ],
         [
             "can you repeat that",
@@ -2377,6 +2476,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "sorry, say again",
             "I didn't catch the last bit",
             "you're breaking up, what did you say",
+            "could you repeat the last part",
+            "I'm sorry, what was that",
+            "the line cut out, can you repeat",
         ],
         [
             "I have a question about something else",
@@ -2406,6 +2508,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "oh nothing",
             "no matter",
             "I'll figure it out myself",
+            "oh never mind",
+            "it's nothing important",
+            "I'll ask another time",
         ],
         [
             "my dog is barking sorry",
@@ -2435,6 +2540,9 @@ INTENT_FAMILIES: dict[str, list[list[str]]] = {
             "sorry, my cat knocked something over",
             "I'm just getting off the bus",
             "sorry, it's windy here",
+            "sorry, I've got another call coming in",
+            "sorry, I'm at the doctors",
+            "there's a lot going on here sorry",
         ],
     ],
 }
