@@ -1,0 +1,229 @@
+"""The coaching job on the real Flink cluster, fed and read through the real broker."""
+
+import base64
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from cuecard import flink_jobs, stack
+from jobs.generator import CANARIES
+from tests.integration.kafka_helpers import produce, produce_raw, read_until, turn
+from udfs.records import load_policy_file
+
+pytestmark = pytest.mark.integration
+
+POLICY_V1 = load_policy_file(1)
+POLICY_V2 = load_policy_file(2)
+
+
+def _reference_items():
+    return [
+        {"topic": "coaching.policies", "key": POLICY_V1["policy_id"], "value": POLICY_V1},
+        {
+            "topic": "agent.state",
+            "key": "agent-it-1",
+            "value": {
+                "agent_id": "agent-it-1",
+                "updated_at": "2026-11-25T08:00:00.000Z",
+                "status": "on_call",
+                "schema_version": 1,
+                "team": "billing",
+                "supervisor_id": "sup-1",
+                "experience": "senior",
+            },
+        },
+        {
+            "topic": "customer.context",
+            "key": "cust-it-1",
+            "value": {
+                "customer_id": "cust-it-1",
+                "updated_at": "2026-11-25T08:00:00.000Z",
+                "schema_version": 1,
+                "name": "Jane Canary",
+                "email": CANARIES["email"],
+                "tier": "gold",
+                "vulnerable": False,
+                "notes": f"prefers email {CANARIES['email']}",
+            },
+        },
+    ]
+
+
+def _suggestions_for(settings, event_id, timeout=60.0):
+    records = read_until(
+        settings, "coaching.suggestions", lambda rs: any(r["event_id"] == event_id for r in rs), timeout
+    )
+    return [r for r in records if r["event_id"] == event_id]
+
+
+@pytest.fixture(scope="module")
+def coaching(flink_settings):
+    """The coaching job running with reference data applied (checked by a probe turn)."""
+    job_id = flink_jobs.submit(flink_settings)
+    flink_jobs.wait_running(flink_settings, job_id)
+    produce(flink_settings, _reference_items())
+    deadline = time.monotonic() + 90
+    probe = 0
+    while True:
+        probe += 1
+        event = turn("conv-probe", probe, "customer", "I want my money back for this order")
+        produce(flink_settings, [event])
+        shown = _suggestions_for(flink_settings, event["value"]["event_id"])
+        if all(not rule.startswith("context.missing") for s in shown for rule in s["rules_fired"]):
+            break
+        assert time.monotonic() < deadline, f"reference data never reached the job: {shown[0]['rules_fired']}"
+        time.sleep(1)
+    yield flink_settings, job_id
+    flink_jobs.cancel(flink_settings, job_id)
+
+
+def test_known_conversation_gets_expected_coaching_and_no_pii_leaks(coaching):
+    settings, _ = coaching
+    card, email = CANARIES["card_visa"], CANARIES["email"]
+    items = [
+        turn(
+            "conv-known",
+            0,
+            "customer",
+            f"I want a refund for the headphones I sent back, please give me my money back. My card is {card}, "
+            f"email me at {email}",
+        ),
+        turn("conv-known", 1, "agent", "I guarantee you will get the money back tomorrow."),
+    ]
+    produce(settings, items)
+    shown = _suggestions_for(settings, "conv-known-000")
+    replies = [s for s in shown if s["kind"] == "reply"]
+    assert replies and replies[0]["template_id"].startswith("refund_request.")
+    assert all(s["policy_version"] == POLICY_V1["version"] for s in shown)
+    assert all(s["model_versions"]["intent"] for s in shown)
+    assert set(shown[0]["latency_ms"]) >= {"queue", "validate_mask", "join_customer", "score_fast", "coach", "total"}
+
+    alerts = read_until(settings, "coaching.alerts", lambda rs: any(a["event_id"] == "conv-known-001" for a in rs))
+    promise = [a for a in alerts if a["event_id"] == "conv-known-001"]
+    assert any(a["alert_type"] == "forbidden_phrase" for a in promise)
+
+    audit = read_until(
+        settings,
+        "coaching.audit",
+        lambda rs: {"conv-known-000", "conv-known-001"} <= {r["event_id"] for r in rs if r["record_type"] == "turn"},
+        read_committed=True,
+    )
+    turns = {r["event_id"]: r for r in audit if r["record_type"] == "turn"}
+    first = turns["conv-known-000"]
+    assert "[CARD_LAST4:1111]" in first["masked_text"] and "[EMAIL]" in first["masked_text"]
+    assert {"CARD", "EMAIL"} <= set(first["pii_types"])
+    assert first["scores"]["intent"] == "refund_request"
+    assert first["source"]["topic"] == "conversation.events"
+    statuses = {r["status"] for r in audit if r["record_type"] == "suggestion" and r["event_id"] == "conv-known-000"}
+    assert "shown" in statuses
+
+    everything = json.dumps([shown, alerts, audit])
+    for canary in (card, card.replace(" ", ""), email):
+        assert canary not in everything
+
+
+def test_bad_records_go_to_dlq_with_reasons_and_the_job_keeps_running(coaching):
+    settings, job_id = coaching
+    produce_raw(settings, "conversation.events", b"conv-bad", b'{"event_id": "broken"')
+    produce_raw(settings, "conversation.events", b"conv-bad", b"\xff\xfe not utf-8")
+    missing = turn("conv-bad", 0, "customer", "hello")
+    del missing["value"]["speaker"]
+    bad_enum = turn("conv-bad", 1, "customer", "hello", channel="fax")
+    oversize = turn("conv-bad", 2, "customer", "x" * (settings.max_event_bytes + 10))
+    produce(settings, [missing, bad_enum, oversize])
+    good = turn("conv-after-bad", 0, "customer", "Where is my order? It has not arrived")
+    produce(settings, [good])
+
+    dlq = read_until(settings, "coaching.dlq", lambda rs: len(rs) >= 5)
+    kinds = {r["error_type"] for r in dlq}
+    assert {"json", "decode", "oversize"} <= kinds
+    assert kinds & {"missing_field", "schema"} and kinds & {"enum", "schema"}
+    for record in dlq:
+        assert record["error"] and record["source"]["topic"] == "conversation.events"
+        assert record["source"]["offset"] >= 0 and record["failed_at"].endswith("Z")
+        assert base64.b64decode(record["raw_base64"])
+    assert b"\xff\xfe not utf-8" in [base64.b64decode(r["raw_base64"]) for r in dlq]
+    assert _suggestions_for(settings, "conv-after-bad-000")
+    assert flink_jobs.job_state(settings, job_id) == "RUNNING"
+
+
+def test_policy_update_applies_from_the_next_turn_and_is_recorded(coaching):
+    settings, _ = coaching
+    phrase = "completely free"  # forbidden by policy v2 only
+    produce(settings, [turn("conv-policy-a", 0, "agent", f"The upgrade is {phrase} for you.")])
+    audit = read_until(
+        settings,
+        "coaching.audit",
+        lambda rs: any(r["event_id"] == "conv-policy-a-000" and r["record_type"] == "turn" for r in rs),
+        read_committed=True,
+    )
+    first = next(r for r in audit if r["event_id"] == "conv-policy-a-000" and r["record_type"] == "turn")
+    assert first["policy_version"] == POLICY_V1["version"]
+
+    produce(settings, [{"topic": "coaching.policies", "key": POLICY_V2["policy_id"], "value": POLICY_V2}])
+    deadline = time.monotonic() + 60
+    seq = 0
+    while True:
+        event = turn("conv-policy-b", seq, "agent", f"Good news, the upgrade is {phrase}.")
+        produce(settings, [event])
+        event_id = event["value"]["event_id"]
+        audit = read_until(
+            settings,
+            "coaching.audit",
+            lambda rs, e=event_id: any(r["event_id"] == e and r["record_type"] == "turn" for r in rs),
+            read_committed=True,
+        )
+        record = next(r for r in audit if r["event_id"] == event_id and r["record_type"] == "turn")
+        if record["policy_version"] == POLICY_V2["version"]:
+            break
+        assert time.monotonic() < deadline, "policy v2 was never applied"
+        seq += 1
+
+    alerts = read_until(settings, "coaching.alerts", lambda rs: any(a["event_id"] == event_id for a in rs))
+    forbidden = [a for a in alerts if a["event_id"] == event_id and a["alert_type"] == "forbidden_phrase"]
+    assert forbidden and forbidden[0]["policy_version"] == POLICY_V2["version"]
+    assert not [a for a in alerts if a["event_id"] == "conv-policy-a-000" and a["alert_type"] == "forbidden_phrase"]
+
+
+@pytest.mark.slow
+def test_taskmanager_killed_mid_stream_recovers_and_audit_holds_every_turn_once(coaching):
+    settings, job_id = coaching
+    conversations, turns_each = 30, 20
+    items = [
+        turn(
+            f"conv-kill-{c:02d}", s, "customer" if s % 2 == 0 else "agent", f"I still have a question about my bill {s}"
+        )
+        for s in range(turns_each)
+        for c in range(conversations)
+    ]
+    expected = {item["value"]["event_id"] for item in items}
+
+    def feed_slowly():
+        for start in range(0, len(items), 20):
+            produce(settings, items[start : start + 20])
+            time.sleep(0.4)
+
+    feeder = threading.Thread(target=feed_slowly)
+    feeder.start()
+    time.sleep(4)
+    victim = stack.recorded_pid(stack.TASKMANAGER, settings)
+    os.killpg(victim, signal.SIGKILL)
+    feeder.join()
+    stack.start_taskmanager(settings, stack.java_binary())
+
+    audit = read_until(
+        settings,
+        "coaching.audit",
+        lambda rs: expected <= {r["event_id"] for r in rs if r["record_type"] == "turn"},
+        timeout=240,
+        read_committed=True,
+    )
+    turn_ids = [r["event_id"] for r in audit if r["record_type"] == "turn" and r["event_id"] in expected]
+    assert len(turn_ids) == len(expected), f"{len(turn_ids) - len(set(turn_ids))} duplicated turn records"
+    audit_ids = [r["audit_id"] for r in audit]
+    assert len(audit_ids) == len(set(audit_ids)), "an audit record was committed twice"
+    assert flink_jobs.job_state(settings, job_id) == "RUNNING"
