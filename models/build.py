@@ -32,6 +32,7 @@ import numpy as np
 from udfs.responses import DEFAULT_LIBRARY, ResponseLibrary
 from udfs.scoring import (
     COMMITTED_REGISTRY,
+    INTENT_LABELS,
     MANIFEST_NAME,
     DeepRanker,
     Embedder,
@@ -49,11 +50,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 BUILD_VERSION = "1"  # bump when the build logic changes what an artifact contains
 WORD_TOKENS = r"\b\w\w+\b"  # scikit-learn's default token pattern, given to the ONNX tokenizer verbatim
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
-INTENT_LABELS = (
-    "billing_dispute refund_request cancel_service card_lost_stolen fraud_report account_access update_details "
-    "payment_arrangement order_status return_exchange technical_issue plan_change complaint speak_to_human "
-    "greeting closing pricing_inquiry legal_threat vulnerable_customer other"
-).split()
 
 
 @dataclass(frozen=True)

@@ -23,28 +23,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 SAMPLES_PER_TEMPLATE = {"intent": 8, "sentiment": 6, "compliance": 8}
 HELDOUT_EVERY = 4  # about one phrasing family in four (all its generated variants) is held out
 
-INTENT_LABELS = (
-    "billing_dispute",
-    "refund_request",
-    "cancel_service",
-    "card_lost_stolen",
-    "fraud_report",
-    "account_access",
-    "update_details",
-    "payment_arrangement",
-    "order_status",
-    "return_exchange",
-    "technical_issue",
-    "plan_change",
-    "complaint",
-    "speak_to_human",
-    "greeting",
-    "closing",
-    "pricing_inquiry",
-    "legal_threat",
-    "vulnerable_customer",
-    "other",
-)
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "amount": ("12", "25", "39.99", "45", "60", "79", "120", "150", "200", "349", "15", "99"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,29 @@ import numpy as np
 
 from udfs.responses import CHANNELS, KINDS, ResponseLibrary
 
+# The contract's intent labels (contracts.md), in contract order.
+INTENT_LABELS = (
+    "billing_dispute",
+    "refund_request",
+    "cancel_service",
+    "card_lost_stolen",
+    "fraud_report",
+    "account_access",
+    "update_details",
+    "payment_arrangement",
+    "order_status",
+    "return_exchange",
+    "technical_issue",
+    "plan_change",
+    "complaint",
+    "speak_to_human",
+    "greeting",
+    "closing",
+    "pricing_inquiry",
+    "legal_threat",
+    "vulnerable_customer",
+    "other",
+)
 COMMITTED_REGISTRY = Path(__file__).resolve().parents[1] / "models" / "registry.json"
 MANIFEST_NAME = "registry.json"
 INTENT_BONUS = 0.1  # cosine bonus for templates of the fast tier's intent
@@ -330,8 +354,16 @@ class FastScorer:
 class Ranker(Protocol):
     """Anything that ranks templates for a turn (the deep ranker, or a test double)."""
 
-    def rank(self, text: str, intent: str, channel: str, k: int = 3, kind: str = "reply") -> list[RankedResponse]:
-        """Top-k templates of `channel` (and `kind`), best first."""
+    def rank(
+        self,
+        text: str,
+        intent: str,
+        channel: str,
+        k: int = 3,
+        kind: str = "reply",
+        timeout_ms: float | None = None,
+    ) -> list[RankedResponse]:
+        """Top-k templates of `channel` (and `kind`), best first; may raise when `timeout_ms` passes."""
         ...
 
 
@@ -360,8 +392,8 @@ class Embedder:
         tokenizer.enable_truncation(EMBED_MAX_TOKENS)
         return cls(_session(paths["model"]), tokenizer)
 
-    def embed(self, text: str) -> np.ndarray:
-        """The sentence embedding of `text`."""
+    def embed(self, text: str, run_options: Any = None) -> np.ndarray:
+        """The sentence embedding of `text` (`run_options` lets a watchdog stop the run)."""
         enc = self._tokenizer.encode(text)
         mask = np.array([enc.attention_mask], dtype=np.int64)
         feed = {
@@ -369,16 +401,20 @@ class Embedder:
             "attention_mask": mask,
             "token_type_ids": np.array([enc.type_ids], dtype=np.int64),
         }
-        return pool(self._session.run(self._output, feed)[0], mask)[0]
+        return pool(self._session.run(self._output, feed, run_options)[0], mask)[0]
 
 
 class DeepRanker:
     """Semantic ranking of response templates against their embeddings, computed at build time."""
 
     def __init__(self, embedder: Embedder, slices: dict[tuple[str, str], _Slice], versions: dict[str, str]):
+        import onnxruntime as ort
+
         self.embedder = embedder
         self._slices = slices
         self.versions = versions
+        self._run_options = ort.RunOptions()
+        self._watchdog = _Watchdog()
 
     @classmethod
     def load(
@@ -416,14 +452,68 @@ class DeepRanker:
         versions = {emb_ref.name: emb_ref.version, idx_ref.name: idx_ref.version}
         return cls(Embedder.open(emb_paths), slices, versions)
 
-    def rank(self, text: str, intent: str, channel: str, k: int = 3, kind: str = "reply") -> list[RankedResponse]:
-        """Top-k templates of `channel` and `kind`; templates of the fast tier's intent get a bonus."""
+    def rank(
+        self,
+        text: str,
+        intent: str,
+        channel: str,
+        k: int = 3,
+        kind: str = "reply",
+        timeout_ms: float | None = None,
+    ) -> list[RankedResponse]:
+        """Top-k templates of `channel` and `kind`; templates of the fast tier's intent get a bonus.
+
+        With `timeout_ms`, onnxruntime is told to stop the run when that time has passed (it then raises).
+        """
         sl = self._slices[(channel, kind)]
-        scores = sl.matrix @ self.embedder.embed(text) + INTENT_BONUS * (sl.intents == intent)
+        if timeout_ms is None:
+            embedding = self.embedder.embed(text)
+        else:
+            self._watchdog.arm(self._run_options, time.perf_counter() + timeout_ms / 1000.0)
+            try:
+                embedding = self.embedder.embed(text, self._run_options)
+            finally:
+                self._watchdog.disarm()
+        scores = sl.matrix @ embedding + INTENT_BONUS * (sl.intents == intent)
         k = min(k, len(sl.ids))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [RankedResponse(sl.ids[i], round(float(scores[i]), 6)) for i in top]
+
+
+class _Watchdog:
+    """One daemon thread that sets `terminate` on the onnxruntime run in flight once its deadline passes."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._options: Any = None
+        threading.Thread(target=self._loop, name="cuecard-deep-tier-watchdog", daemon=True).start()
+
+    def arm(self, options: Any, deadline: float) -> None:
+        """Watch the next run made with `options` until `deadline` (perf_counter seconds)."""
+        with self._cond:
+            options.terminate = False
+            self._options, self._deadline = options, deadline
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        """The run ended: never terminate it after this."""
+        with self._cond:
+            self._deadline = None
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = self._deadline - time.perf_counter()
+                if remaining <= 0:
+                    self._options.terminate = True
+                    self._deadline = None
+                else:
+                    self._cond.wait(remaining)
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -482,11 +572,18 @@ class BudgetedRanker:
         self._skips[channel] = 0
         start = self.clock()
         try:
-            ranked = self.ranker.rank(text, fast.intent, channel, k, kind)
+            timeout = remaining if remaining != float("inf") else None
+            ranked = self.ranker.rank(text, fast.intent, channel, k, kind, timeout_ms=timeout)
         except Exception as err:  # noqa: BLE001 - any model failure degrades, never stops the job
             elapsed = (self.clock() - start) * 1000.0
             self._record(channel, elapsed)
-            return self._fallback(fast, channel, k, f"error: {type(err).__name__}: {err}"[:300], elapsed)
+            if elapsed >= remaining:
+                reason = (
+                    f"timeout: deep tier stopped after {elapsed:.1f} ms, remaining was {remaining:.1f} ms on {channel}"
+                )
+            else:
+                reason = f"error: {type(err).__name__}: {err}"[:300]
+            return self._fallback(fast, channel, k, reason, elapsed)
         elapsed = (self.clock() - start) * 1000.0
         self._record(channel, elapsed)
         if elapsed > remaining:
@@ -562,5 +659,13 @@ class TurnScorer:
 
 
 class _DisabledRanker:
-    def rank(self, text: str, intent: str, channel: str, k: int = 3, kind: str = "reply") -> list[RankedResponse]:
+    def rank(
+        self,
+        text: str,
+        intent: str,
+        channel: str,
+        k: int = 3,
+        kind: str = "reply",
+        timeout_ms: float | None = None,
+    ) -> list[RankedResponse]:
         raise RuntimeError("deep tier disabled")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from models import datagen
-from models.build import INTENT_LABELS, build, default_cache_dir
+from models.build import build, default_cache_dir
 from udfs.responses import CHANNELS, DEFAULT_LIBRARY, LibraryError, ResponseLibrary
-from udfs.scoring import COMMITTED_REGISTRY, Registry
+from udfs.scoring import COMMITTED_REGISTRY, INTENT_LABELS, Registry
 
 pytestmark = pytest.mark.unit
 
@@ -35,7 +35,7 @@ def test_generator_reproduces_the_committed_data(tmp_path: Path) -> None:
 def test_data_covers_the_contract_labels_and_splits_by_family() -> None:
     intents = _records("intent")
     assert sorted({r["label"] for r in intents}) == sorted(INTENT_LABELS)
-    assert datagen.INTENT_LABELS == tuple(INTENT_LABELS)
+    assert tuple(datagen.INTENT_FAMILIES) == INTENT_LABELS
     for name in datagen.DATASETS:
         splits_of_family: dict[str, set[str]] = defaultdict(set)
         for r in _records(name):

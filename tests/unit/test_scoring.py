@@ -125,7 +125,9 @@ class _FakeRanker:
     def __init__(self, clock: list[float], cost_ms: float, error: Exception | None = None) -> None:
         self.clock, self.cost_ms, self.error, self.calls = clock, cost_ms, error, 0
 
-    def rank(self, text: str, intent: str, channel: str, k: int = 3, kind: str = "reply") -> list[RankedResponse]:
+    def rank(
+        self, text: str, intent: str, channel: str, k: int = 3, kind: str = "reply", timeout_ms: float | None = None
+    ) -> list[RankedResponse]:
         self.calls += 1
         self.clock[0] += self.cost_ms / 1000.0
         if self.error:
@@ -255,3 +257,17 @@ def test_score_cli_fast_only_and_missing_models(
     assert score_cmd.run(_args(models_dir=tmp_path)) == 2
     _, err = capsys.readouterr()
     assert err.startswith("cuecard: error: model ") and "missing" in err and err.count("\n") == 1
+
+
+def test_hard_timeout_stops_the_deep_tier(deep: DeepRanker, library: ResponseLibrary) -> None:
+    long_text = " ".join(["my parcel never arrived and the tracking has not moved for a week"] * 12)
+    t0 = time.perf_counter()
+    full = deep.rank(long_text, "order_status", "chat")
+    full_ms = (time.perf_counter() - t0) * 1000.0
+    with pytest.raises(Exception, match="(?i)terminat|exiting"):
+        deep.rank(long_text, "order_status", "chat", timeout_ms=0.5)
+    assert deep.rank(long_text, "order_status", "chat", timeout_ms=10_000) == full  # flag was reset
+    budgeted = BudgetedRanker(deep, library, {"chat": 1.0})
+    result = budgeted.rank(long_text, FAST, "chat")
+    assert result.degraded and (result.reason or "").startswith("timeout: deep tier stopped")
+    assert result.latency_ms < full_ms
