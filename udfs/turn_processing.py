@@ -56,12 +56,12 @@ class TurnProcessor:
         scorer = TurnScorer.load(settings.models_dir, settings.budgets, library=library, deep=settings.deep_tier)
         return cls(scorer, library)
 
-    def _score(self, record: Mapping[str, Any]) -> tuple[TurnScores, str | None]:
+    def _score(self, record: Mapping[str, Any]) -> TurnScores:
         try:
-            return self.scorer.score(record["text"], record["speaker"], record["channel"]), None
+            return self.scorer.score(record["text"], record["speaker"], record["channel"])
         except Exception as err:  # noqa: BLE001 - a failing model degrades the turn, never stops the job
-            failed = DeepResult((), True, f"fast tier error: {type(err).__name__}", 0.0)
-            return TurnScores(NEUTRAL_SCORES, None, failed, 0.0), str(err)
+            failed = DeepResult((), True, f"fast tier error: {type(err).__name__}: {err}"[:300], 0.0)
+            return TurnScores(NEUTRAL_SCORES, None, failed, 0.0)
 
     def turn(
         self,
@@ -77,7 +77,7 @@ class TurnProcessor:
         missing = tuple(
             name for name, value in (("customer", customer), ("agent", agent), ("policy", policy)) if value is None
         )
-        scored, fast_error = self._score(record)
+        scored = self._score(record)
         scored_at = time.time()
         ranked = None if scored.deep.degraded else scored.deep.responses
         previous = ConversationState.from_dict(state) if state else None
@@ -138,7 +138,7 @@ class TurnProcessor:
                 "input_sha256": envelope["input_sha256"],
                 "context_missing": list(missing),
                 "scores": scored.fast.as_dict(),
-                "degraded_reason": fast_error or scored.deep.reason,
+                "degraded_reason": scored.deep.reason,
             }
         ]
         for suggestion in (

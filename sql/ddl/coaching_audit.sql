@@ -21,6 +21,7 @@ CREATE TABLE `coaching_audit` (
   `input_sha256` STRING COMMENT 'turn: sha256 hex of the raw input bytes.',
   `context_missing` ARRAY<STRING> COMMENT 'turn: context that was not available when the turn was coached.',
   `scores` ROW<`intent` STRING, `intent_confidence` DOUBLE, `sentiment` DOUBLE, `escalation_risk` DOUBLE, `compliance_risk` DOUBLE> COMMENT 'Fast-tier scores of the turn.',
+  `degraded_reason` STRING COMMENT 'turn: why the turn was scored in degraded mode (deep tier skipped for budget, timed out or failed; or the fast tier failed and neutral scores were used); null when fully scored.',
   `suggestion_id` STRING COMMENT 'suggestion, feedback: the suggestion''s id.',
   `kind` STRING COMMENT 'suggestion: what the card is.',
   `text` STRING COMMENT 'suggestion: masked text of the suggestion.',
