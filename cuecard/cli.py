@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "cuecard.bench_cmd",
     "cuecard.audit_cmd",
     "cuecard.generate_cmd",
+    "cuecard.score_cmd",
 )
 
 

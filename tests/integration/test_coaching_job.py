@@ -10,6 +10,8 @@ import time
 import pytest
 
 from cuecard import flink_jobs, stack
+from jobs.audit_query import run_named, run_sql
+from jobs.audit_writer import WriterConfig, run_writer
 from jobs.generator import CANARIES
 from tests.integration.kafka_helpers import produce, produce_raw, read_until, turn
 from udfs.records import load_policy_file
@@ -227,3 +229,27 @@ def test_taskmanager_killed_mid_stream_recovers_and_audit_holds_every_turn_once(
     audit_ids = [r["audit_id"] for r in audit]
     assert len(audit_ids) == len(set(audit_ids)), "an audit record was committed twice"
     assert flink_jobs.job_state(settings, job_id) == "RUNNING"
+
+
+def test_auditors_query_what_the_job_decided(coaching, tmp_path):
+    settings, _ = coaching
+    produce(settings, [turn("conv-audit", 0, "customer", "Where is my order? It still has not arrived")])
+    shown = _suggestions_for(settings, "conv-audit-000")
+    read_until(
+        settings, "coaching.audit", lambda rs: any(r["event_id"] == "conv-audit-000" for r in rs), read_committed=True
+    )
+    root = tmp_path / "delta"
+    config = WriterConfig(bootstrap=settings.bootstrap_servers, root=root, idle_exit=3.0, lineage=False).validate()
+    assert run_writer(config, out=lambda line: None) == 0
+
+    rows = run_named(root, "conversation_shown", {"conversation_id": "conv-audit"}).to_pylist()
+    assert {r["suggestion_id"] for r in rows} == {s["suggestion_id"] for s in shown}
+    assert all(r["turn_text"] == "Where is my order? It still has not arrived" for r in rows)
+    why = run_named(root, "why_suggestion", {"suggestion_id": shown[0]["suggestion_id"]}).to_pylist()
+    assert why and why[0]["template_id"] == shown[0]["template_id"]
+    quarantined = (
+        run_sql(root, "SELECT count(*) AS n FROM quarantine").to_pylist()
+        if (root / "quarantine").exists()
+        else [{"n": 0}]
+    )
+    assert quarantined[0]["n"] == 0, "the job's audit records must pass the data-quality gate"
