@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 from cuecard.settings import PROJECT_ROOT, Settings, settings_env
@@ -76,20 +77,30 @@ def submit(
         ),
         None,
     )
-    if result.returncode != 0 or job_id is None:
-        log = settings.run_dir / "logs" / f"submit-{name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(result.stdout + result.stderr)
-        cause = next(
-            (
-                ln
-                for ln in reversed(result.stdout.splitlines() + result.stderr.splitlines())
-                if "Error" in ln or "Exception" in ln
-            ),
-            "no cause printed",
-        )
-        raise StackError(f"submitting {name} failed: {cause.strip()[:300]}; full output in {log}")
-    return job_id
+    if result.returncode == 0 and job_id is not None:
+        _lineage(settings, name, "START", job_id)
+        return job_id
+    log = settings.run_dir / "logs" / f"submit-{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(result.stdout + result.stderr)
+    cause = next(
+        (
+            ln
+            for ln in reversed(result.stdout.splitlines() + result.stderr.splitlines())
+            if "Error" in ln or "Exception" in ln
+        ),
+        "no cause printed",
+    )
+    raise StackError(f"submitting {name} failed: {cause.strip()[:300]}; full output in {log}")
+
+
+def _lineage(settings: Settings, name: str, event_type: str, job_id: str) -> None:
+    # The Flink job id is the OpenLineage run id, so START and ABORT of one run pair up.
+    from lineage.events import coaching_job_datasets, emit_job_event
+
+    inputs, outputs = coaching_job_datasets(settings.bootstrap_servers)
+    path = settings.run_dir / "lineage" / "events.jsonl"
+    emit_job_event(name, event_type, inputs, outputs, run_id=str(uuid.UUID(hex=job_id)), path=path)
 
 
 def wait_running(settings: Settings, job_id: str, timeout: float = 90.0) -> None:
@@ -107,7 +118,8 @@ def wait_running(settings: Settings, job_id: str, timeout: float = 90.0) -> None
 
 
 def cancel(settings: Settings, job_id: str, timeout: float = 60.0) -> None:
-    """Cancel a job and wait until it is gone."""
+    """Cancel a job, wait until it is gone, and record the end of its run in the lineage events."""
+    name = str(_rest(settings, f"/jobs/{job_id}").get("name"))
     _rest(settings, f"/jobs/{job_id}?mode=cancel", method="PATCH")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and job_state(settings, job_id) not in (
@@ -116,3 +128,4 @@ def cancel(settings: Settings, job_id: str, timeout: float = 60.0) -> None:
         "FINISHED",
     ):
         time.sleep(0.5)
+    _lineage(settings, name, "ABORT", job_id)

@@ -154,12 +154,14 @@ def _run(args: argparse.Namespace) -> int:
     stack.up(settings)
     job_id = flink_jobs.submit(settings)
     flink_jobs.wait_running(settings, job_id)
+    stack.start_audit_writer(settings)
     # Position the reader before feeding so nothing the job writes is missed.
     consumer = consumer_at_end(settings, LIVE_TOPICS)
     _feed_with_progress(settings, sample_records(args.seed, args.conversations))
     shown = _print_messages(consumer, args.idle_timeout, None)
     stack.say(
-        f"{shown} suggestions and alerts shown. The stack keeps running: web UI {settings.flink_rest_url}, "
-        f"`cuecard watch` to follow, `make down` to stop."
+        f"{shown} suggestions and alerts shown. The stack keeps running: web UI {settings.flink_rest_url}; "
+        f"audit tables in {settings.run_dir / 'audit' / 'delta'} (`cuecard audit query --list`); "
+        "`cuecard watch` to follow; `make down` to stop."
     )
     return 0 if shown else 1

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from cuecard.settings import PROJECT_ROOT, Settings
+from cuecard.settings import PROJECT_ROOT, Settings, settings_env
 
 TOPICS = (
     "conversation.events",
@@ -48,10 +48,9 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class Service:
-    """A process of the stack: how to find its pid file, its log and the port that proves it is up."""
+    """A process of the stack: where its pid and its log are recorded."""
 
     name: str
-    port_attr: str
 
     def pid_file(self, settings: Settings) -> Path:
         """Where its pid is recorded."""
@@ -61,15 +60,13 @@ class Service:
         """Where its stdout and stderr go."""
         return settings.run_dir / "logs" / f"{self.name}.log"
 
-    def port(self, settings: Settings) -> int:
-        """The port it listens on."""
-        return int(getattr(settings, self.port_attr))
 
-
-KAFKA = Service("kafka", "kafka_port")
-JOBMANAGER = Service("flink-jobmanager", "flink_rest_port")
-TASKMANAGER = Service("flink-taskmanager", "flink_rest_port")
-SERVICES = (KAFKA, JOBMANAGER, TASKMANAGER)
+KAFKA = Service("kafka")
+JOBMANAGER = Service("flink-jobmanager")
+TASKMANAGER = Service("flink-taskmanager")
+AUDIT_WRITER = Service("audit-writer")
+# In start order; `down` stops them in reverse.
+SERVICES = (KAFKA, JOBMANAGER, TASKMANAGER, AUDIT_WRITER)
 
 
 def flink_home() -> Path:
@@ -484,6 +481,22 @@ def start_taskmanager(settings: Settings, java: str) -> int:
 
 def _flink_script(name: str) -> list[str]:
     return ["bash", str(flink_home() / "bin" / name), "start-foreground"]
+
+
+# --- audit lake writer ------------------------------------------------------------------------
+
+
+def start_audit_writer(settings: Settings) -> int:
+    """Start (or reuse) the audit lake writer: coaching.audit and coaching.dlq -> Delta tables."""
+    pid = recorded_pid(AUDIT_WRITER, settings)
+    if pid:
+        say(f"audit lake writer already running (pid {pid})")
+        return pid
+    root = settings.run_dir / "audit" / "delta"
+    say(f"starting the audit lake writer into {root} (log {AUDIT_WRITER.log_file(settings)})")
+    env = {**os.environ, **settings_env(settings)}
+    argv = [sys.executable, "-m", "jobs.audit_writer", "--bootstrap", settings.bootstrap_servers, "--root", str(root)]
+    return _spawn(AUDIT_WRITER, settings, argv, env)
 
 
 # --- the whole stack ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, QueryBuilder, Transaction, write_deltalake
 
-from cuecard.settings import PROJECT_ROOT
+from cuecard.settings import load_settings
 from udfs.audit_batch import TopicPartition, app_id
 from udfs.audit_chain import ChainHead, partition_heads
 from udfs.audit_rows import PARTITION_COLUMN, TABLES
@@ -30,8 +30,8 @@ CHAIN_METADATA_KEY = "cuecard.chain"
 
 
 def default_root() -> Path:
-    """CUECARD_AUDIT_DIR, else .run/audit/delta in the project."""
-    return Path(os.environ.get("CUECARD_AUDIT_DIR") or PROJECT_ROOT / ".run" / "audit" / "delta").resolve()
+    """CUECARD_AUDIT_DIR, else audit/delta in the run dir (CUECARD_RUN_DIR, default .run)."""
+    return Path(os.environ.get("CUECARD_AUDIT_DIR") or load_settings().run_dir / "audit" / "delta").resolve()
 
 
 def _plain(kind: pa.DataType) -> pa.DataType:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cuecard.settings import PROJECT_ROOT
+from cuecard.settings import load_settings
 
 JOB_NAMESPACE = "cuecard"
 PRODUCER = "https://github.com/cuecard/cuecard/tree/main/lineage"
@@ -24,8 +24,8 @@ COACHING_OUTPUTS = ("coaching.suggestions", "coaching.alerts", "coaching.audit",
 
 
 def events_file() -> Path:
-    """Where events go: CUECARD_LINEAGE_FILE, else .run/lineage/events.jsonl."""
-    return Path(os.environ.get("CUECARD_LINEAGE_FILE") or PROJECT_ROOT / ".run" / "lineage" / "events.jsonl")
+    """Where events go: CUECARD_LINEAGE_FILE, else lineage/events.jsonl in the run dir (CUECARD_RUN_DIR)."""
+    return Path(os.environ.get("CUECARD_LINEAGE_FILE") or load_settings().run_dir / "lineage" / "events.jsonl")
 
 
 @dataclass(frozen=True)

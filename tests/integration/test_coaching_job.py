@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -253,3 +254,12 @@ def test_auditors_query_what_the_job_decided(coaching, tmp_path):
         else [{"n": 0}]
     )
     assert quarantined[0]["n"] == 0, "the job's audit records must pass the data-quality gate"
+
+
+def test_the_job_run_is_recorded_as_lineage(coaching):
+    settings, job_id = coaching
+    events = [json.loads(line) for line in (settings.run_dir / "lineage" / "events.jsonl").read_text().splitlines()]
+    start = [e for e in events if e["run"]["runId"] == str(uuid.UUID(hex=job_id)) and e["eventType"] == "START"]
+    assert len(start) == 1 and start[0]["job"]["name"] == flink_jobs.COACHING_JOB
+    assert {d["name"] for d in start[0]["inputs"]} >= {"conversation.events", "coaching.policies"}
+    assert {d["name"] for d in start[0]["outputs"]} >= {"coaching.suggestions", "coaching.audit"}

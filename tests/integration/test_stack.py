@@ -1,14 +1,11 @@
-import json
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 
-from cuecard import flink_jobs, stack
+from cuecard import stack
 from cuecard.settings import settings_env
-from cuecard.topics import FeedRecord, consumer_at_end, feed, messages
 
 pytestmark = pytest.mark.integration
 
@@ -37,28 +34,6 @@ def test_busy_port_gives_one_line_error_and_starts_nothing(flink_settings, tmp_p
     error = result.stderr.strip().splitlines()
     assert len(error) == 1 and "already in use" in error[0] and "CUECARD_KAFKA_PORT" in error[0]
     assert not list((tmp_path / "other").glob("pids/*.pid"))
-
-
-def test_keyed_job_reads_and_writes_real_kafka(flink_settings):
-    job_id = flink_jobs.submit(flink_settings)
-    try:
-        flink_jobs.wait_running(flink_settings, job_id)
-        watcher = consumer_at_end(flink_settings, ["coaching.suggestions"])
-        conversation = f"conv-{uuid.uuid4().hex[:8]}"
-        turns = [
-            FeedRecord(
-                "conversation.events",
-                conversation.encode(),
-                json.dumps({"conversation_id": conversation, "event_id": f"e{i}"}).encode(),
-            )
-            for i in range(3)
-        ]
-        feed(flink_settings, turns)
-        got = [value for _, value in messages(watcher, idle_timeout=30, max_messages=3)]
-        assert [g["turns_seen"] for g in got] == [1, 2, 3]
-        assert {g["conversation_id"] for g in got} == {conversation}
-    finally:
-        flink_jobs.cancel(flink_settings, job_id)
 
 
 def test_down_stops_exactly_what_up_started(kafka_settings, tmp_path):
