@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -475,3 +476,23 @@ def flatten_record(value: bytes | None, coords: KafkaCoords, now: datetime) -> l
         reason = f"record_type: {str(record.get('record_type'))[:40]!r} is not turn|suggestion|feedback"
         return [("quarantine", quarantine_row("", _opt_str(record.get("audit_id")), [reason], record, coords, now))]
     return flatten(record, _common(record, coords, now))
+
+
+def render_tables_markdown() -> str:
+    """The auditors' reference of every Delta table (checked in as sql/audit_tables.md)."""
+    lines = [
+        "# Audit lake tables",
+        "",
+        "Generated from `udfs/audit_rows.py` by `python -m udfs.audit_rows`; a unit test keeps it current.",
+        "Every table is plain Delta (`delta.appendOnly=true`), partitioned by `date`, under",
+        "`$CUECARD_RUN_DIR/audit/delta/<table>` (default `.run/audit/delta`).",
+    ]
+    for table in TABLES.values():
+        lines += ["", f"## {table.name}", "", f"{table.doc[:1].upper()}{table.doc[1:]}. Unique key: `{table.key}`.", ""]
+        lines += ["| column | type | meaning |", "| --- | --- | --- |"]
+        lines += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in table.columns]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    (Path(__file__).resolve().parents[1] / "sql" / "audit_tables.md").write_text(render_tables_markdown())

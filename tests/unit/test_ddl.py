@@ -35,3 +35,10 @@ def test_every_column_has_a_comment_and_audit_reads_committed() -> None:
             columns = [line for line in content.splitlines() if line.startswith("  `")]
             assert columns and all(" COMMENT '" in line for line in columns), name
     assert "'properties.isolation.level' = 'read_committed'" in files["coaching_audit.sql"]
+
+
+def test_audit_table_reference_is_current():
+    from udfs.audit_rows import render_tables_markdown
+
+    checked_in = (Path(__file__).resolve().parents[2] / "sql" / "audit_tables.md").read_text()
+    assert checked_in == render_tables_markdown(), "run `python -m udfs.audit_rows` and commit sql/audit_tables.md"
