@@ -2,9 +2,9 @@
 
 It produces conversation turns at a fixed rate for a fixed time, reads `coaching.suggestions` and
 `coaching.alerts` concurrently, and matches each output to the turn that caused it (`event_id`).
-Latency is produce-call -> consumed, on one clock. Each turn must yield at least one live output, so a
-turn with none by the end of the drain period counts as lost; an output id seen twice counts as a
-duplicate. Results: JSON plus a markdown summary, with CPU and memory of the stack's processes.
+Latency is produce-call -> first live output consumed, on one clock (agent turns often yield none). A
+turn with no `turn` record in the committed audit topic by the end of the drain period is lost; an id
+seen twice is a duplicate. Results: JSON plus a markdown summary, with CPU and memory of the stack's processes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import threading
 import time
@@ -55,6 +56,7 @@ class Observations:
     stages: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     output_ids: Counter[str] = field(default_factory=Counter)
     outputs: int = 0
+    audited_turns: Counter[str] = field(default_factory=Counter)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -77,19 +79,35 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def turn_records(seed: int) -> Iterator[FeedRecord]:
-    """An endless stream of valid generator records; each round re-prefixes ids so they stay unique."""
+    """An endless stream of valid generator records with ids unique to this run and round.
+
+    The job ignores a turn whose event id its conversation state has seen (a redelivery), so ids
+    from an earlier benchmark would be measured as no-ops.
+    """
     from jobs.generator import GeneratorConfig, generate
 
+    run = f"{int(time.time()):x}"
     round_no = 0
     while True:
         for item in generate(GeneratorConfig(seed=seed + round_no, conversations=50, malformed_every=0)):
             if item["topic"] == "conversation.events":
                 value = dict(item["value"])
-                value["event_id"] = f"b{round_no}-{value['event_id']}"
-                value["conversation_id"] = f"b{round_no}-{value['conversation_id']}"
+                value["event_id"] = f"b{run}-{round_no}-{value['event_id']}"
+                value["conversation_id"] = f"b{run}-{round_no}-{value['conversation_id']}"
                 item = {**item, "key": value["conversation_id"], "value": value}
             yield feed_record(item)
         round_no += 1
+
+
+def _consume_audit(settings: Settings, obs: Observations, stop: threading.Event) -> None:
+    consumer = consumer_at_end(settings, ["coaching.audit"], read_committed=True)
+    while not stop.is_set():
+        for records in consumer.poll(timeout_ms=100).values():
+            for record in records:
+                value = json.loads(record.value)
+                if value.get("record_type") == "turn":
+                    obs.audited_turns[value["event_id"]] += 1
+    consumer.close()
 
 
 def _consume(settings: Settings, obs: Observations, stop: threading.Event) -> None:
@@ -132,10 +150,15 @@ def run_bench(settings: Settings, rate: float, duration: float, warmup: float, d
     pids = {s.name: stack.recorded_pid(s, settings) for s in stack.SERVICES}
     obs = Observations()
     stop = threading.Event()
-    reader = threading.Thread(target=_consume, args=(settings, obs, stop), daemon=True)
-    reader.start()
+    readers = [
+        threading.Thread(target=target, args=(settings, obs, stop), daemon=True)
+        for target in (_consume, _consume_audit)
+    ]
+    for reader in readers:
+        reader.start()
     time.sleep(1.0)  # let the reader resolve its positions before the first turn
     usage_before = _process_usage(pids)
+    self_before = resource.getrusage(resource.RUSAGE_SELF)
     load_before = os.getloadavg()
     kafka = producer(settings, acks=1, linger_ms=0)
     sent_at: dict[str, float] = {}
@@ -155,17 +178,19 @@ def run_bench(settings: Settings, rate: float, duration: float, warmup: float, d
             kafka.send(record.topic, key=record.key, value=record.value)
             sent += 1
         if time.monotonic() >= next_progress:
-            stack.say(f"bench: {elapsed:.0f}s, {sent} records sent, {len(obs.first_output)} turns answered")
+            stack.say(f"bench: {elapsed:.0f}s, {sent} records sent, {len(obs.audited_turns)} turns audited")
             next_progress += 5.0
         time.sleep(max(0.0, started + sent / rate - time.monotonic()))
     kafka.flush()
     load_seconds = time.monotonic() - started
     deadline = time.monotonic() + drain
-    while time.monotonic() < deadline and len(obs.first_output) < len(sent_at):
-        time.sleep(0.2)
+    while time.monotonic() < deadline and any(event_id not in obs.audited_turns for event_id in sent_at):
+        time.sleep(0.5)
     stop.set()
-    reader.join(timeout=5)
+    for reader in readers:
+        reader.join(timeout=5)
     usage_after = _process_usage(pids)
+    self_after = resource.getrusage(resource.RUSAGE_SELF)
     latencies = [
         (obs.first_output[eid] - t0) * 1000.0
         for eid, t0 in sent_at.items()
@@ -181,6 +206,13 @@ def run_bench(settings: Settings, rate: float, duration: float, warmup: float, d
         for name in usage_after
         if name in usage_before
     }
+    # The load generator shares the 2 cores with the stack; its own cost is part of the picture.
+    cpu["bench (this process)"] = {
+        "cpu_percent": 100.0
+        * (self_after.ru_utime + self_after.ru_stime - self_before.ru_utime - self_before.ru_stime)
+        / load_seconds,
+        "rss_mb": self_after.ru_maxrss / 1024,
+    }
     return {
         "config": {
             "rate": rate,
@@ -192,8 +224,9 @@ def run_bench(settings: Settings, rate: float, duration: float, warmup: float, d
         "records_sent": sent,
         "turns_sent": len(sent_at),
         "throughput_turns_per_s": len(sent_at) / load_seconds,
-        "turns_answered": len(obs.first_output),
-        "lost_turns": len(set(sent_at) - set(obs.first_output)),
+        "turns_with_live_output": len(obs.first_output),
+        "lost_turns": len(set(sent_at) - set(obs.audited_turns)),
+        "duplicated_audit_turns": sum(n - 1 for n in obs.audited_turns.values() if n > 1),
         "duplicated_outputs": sum(n - 1 for n in obs.output_ids.values() if n > 1),
         "outputs": obs.outputs,
         "latency_ms": percentiles(latencies),
@@ -212,8 +245,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"# cuecard bench: {result['config']['rate']:.0f} turns/s for {result['config']['duration_s']:.0f} s "
         f"({result['config']['suggestions_delivery']})",
         "",
-        f"- turns sent {result['turns_sent']}, answered {result['turns_answered']}, lost {result['lost_turns']}, "
-        f"duplicated outputs {result['duplicated_outputs']}",
+        f"- turns sent {result['turns_sent']}, with a live output {result['turns_with_live_output']}, lost "
+        f"{result['lost_turns']} (no committed audit record), audited twice {result['duplicated_audit_turns']}, "
+        f"duplicated live outputs {result['duplicated_outputs']}",
         f"- throughput {result['throughput_turns_per_s']:.0f} turns/s; {result['cores']} cores, load average "
         f"{result['loadavg_before'][0]:.2f} before, {result['loadavg_after'][0]:.2f} after",
         f"- end-to-end latency (ms): p50 {lat['p50']:.1f}, p95 {lat['p95']:.1f}, p99 {lat['p99']:.1f}, "

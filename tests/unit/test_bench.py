@@ -20,7 +20,8 @@ def test_markdown_names_the_numbers():
     result = {
         "config": {"rate": 1000.0, "duration_s": 300.0, "suggestions_delivery": "at-least-once"},
         "turns_sent": 10,
-        "turns_answered": 9,
+        "turns_with_live_output": 9,
+        "duplicated_audit_turns": 0,
         "lost_turns": 1,
         "duplicated_outputs": 0,
         "throughput_turns_per_s": 998.0,
