@@ -24,7 +24,7 @@ from typing import Any
 
 from cuecard import stack
 from cuecard.settings import Settings, load_settings
-from cuecard.topics import FeedRecord, consumer_at_end, feed_record, producer
+from cuecard.topics import FeedRecord, consumer_at_end, feed_record, live_consumer, producer
 
 LIVE_TOPICS = ("coaching.suggestions", "coaching.alerts")
 
@@ -111,7 +111,7 @@ def _consume_audit(settings: Settings, obs: Observations, stop: threading.Event)
 
 
 def _consume(settings: Settings, obs: Observations, stop: threading.Event) -> None:
-    consumer = consumer_at_end(settings, LIVE_TOPICS)
+    consumer = live_consumer(settings, LIVE_TOPICS)
     while not stop.is_set():
         for records in consumer.poll(timeout_ms=100).values():
             now = time.monotonic()
@@ -245,8 +245,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"# cuecard bench: {result['config']['rate']:.0f} turns/s for {result['config']['duration_s']:.0f} s "
         f"({result['config']['suggestions_delivery']})",
         "",
-        f"- turns sent {result['turns_sent']}, with a live output {result['turns_with_live_output']}, lost "
-        f"{result['lost_turns']} (no committed audit record), audited twice {result['duplicated_audit_turns']}, "
+        f"- turns sent {result['turns_sent']}, with a live output {result['turns_with_live_output']}, not audited "
+        f"by the end of the drain {result['lost_turns']} (lost, or queued behind a backlog), "
+        f"audited twice {result['duplicated_audit_turns']}, "
         f"duplicated live outputs {result['duplicated_outputs']}",
         f"- throughput {result['throughput_turns_per_s']:.0f} turns/s; {result['cores']} cores, load average "
         f"{result['loadavg_before'][0]:.2f} before, {result['loadavg_after'][0]:.2f} after",

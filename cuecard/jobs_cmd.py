@@ -12,7 +12,7 @@ from kafka import KafkaConsumer
 
 from cuecard import flink_jobs, stack
 from cuecard.settings import Settings, load_settings
-from cuecard.topics import FeedRecord, consumer_at_end, feed, feed_record, messages, parse_feed_line
+from cuecard.topics import FeedRecord, feed, feed_record, live_consumer, messages, parse_feed_line
 
 LIVE_TOPICS = ("coaching.suggestions", "coaching.alerts")
 
@@ -144,7 +144,7 @@ def _print_messages(consumer: KafkaConsumer, idle_timeout: float, max_messages: 
 
 
 def _watch(args: argparse.Namespace) -> int:
-    shown = _print_messages(consumer_at_end(load_settings(), LIVE_TOPICS), args.idle_timeout, args.max)
+    shown = _print_messages(live_consumer(load_settings(), LIVE_TOPICS), args.idle_timeout, args.max)
     stack.say(f"{shown} records shown")
     return 0
 
@@ -156,7 +156,7 @@ def _run(args: argparse.Namespace) -> int:
     flink_jobs.wait_running(settings, job_id)
     stack.start_audit_writer(settings)
     # Position the reader before feeding so nothing the job writes is missed.
-    consumer = consumer_at_end(settings, LIVE_TOPICS)
+    consumer = live_consumer(settings, LIVE_TOPICS)
     _feed_with_progress(settings, sample_records(args.seed, args.conversations))
     shown = _print_messages(consumer, args.idle_timeout, None)
     stack.say(

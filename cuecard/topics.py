@@ -88,6 +88,15 @@ def consumer_at_end(settings: Settings, topics: Iterable[str], read_committed: b
     return consumer
 
 
+def live_consumer(settings: Settings, topics: Iterable[str]) -> KafkaConsumer:
+    """A reader of the live topics at their end, with the isolation their delivery mode needs.
+
+    Exactly-once live topics are transactional: a read_uncommitted reader would see records that a
+    recovery later aborts, so it reads committed records only, like any consumer should.
+    """
+    return consumer_at_end(settings, topics, read_committed=settings.suggestions_delivery == "exactly-once")
+
+
 def consumer_from_start(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
     """A group-less consumer reading every partition of the topics from the beginning."""
     consumer = KafkaConsumer(

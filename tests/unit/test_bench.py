@@ -33,5 +33,5 @@ def test_markdown_names_the_numbers():
         "processes": {"flink-taskmanager": {"cpu_percent": 80.0, "rss_mb": 900.0}},
     }
     text = markdown(result)
-    assert "lost 1" in text and "p99 30.0" in text and "| score | 0.20 | 0.30 | 0.30 |" in text
+    assert "drain 1 (lost" in text and "p99 30.0" in text and "| score | 0.20 | 0.30 | 0.30 |" in text
     assert "| flink-taskmanager | 80 | 900 |" in text
