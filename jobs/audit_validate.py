@@ -14,7 +14,15 @@ from deltalake import DeltaTable
 
 from cuecard.settings import PROJECT_ROOT
 from jobs.audit_store import to_pyarrow
-from udfs.quality import SUITES, build_suite, ephemeral_context, failed_rows, import_gx, outcomes_of
+from udfs.quality import (
+    SUITES,
+    add_derived_columns,
+    build_suite,
+    ephemeral_context,
+    failed_rows,
+    import_gx,
+    outcomes_of,
+)
 
 
 def default_docs_dir() -> Path:
@@ -56,7 +64,7 @@ def validate_tables(root: Path, docs_dir: Path, tables: list[str] | None = None)
         path = root / table
         if table not in SUITES or not DeltaTable.is_deltatable(str(path)):
             continue
-        frame = to_pyarrow(DeltaTable(str(path)).to_pyarrow_table()).to_pandas()
+        frame = add_derived_columns(table, to_pyarrow(DeltaTable(str(path)).to_pyarrow_table()).to_pandas())
         batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole_table")
         suite = context.suites.add(build_suite(gx, table))
         definition = context.validation_definitions.add(

@@ -9,12 +9,14 @@ the rest. GE is imported in `load()`, never at import time (it takes ~2.5 s).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from udfs.audit_rows import PII_PATTERNS, TABLES
+from udfs.pii import luhn_valid
 
 MAX_LATENCY_MS = 60_000.0
 
@@ -37,7 +39,7 @@ def _not_null(*columns: str) -> list[Expect]:
     return [Expect("ExpectColumnValuesToNotBeNull", c) for c in columns]
 
 
-def _in_set(column: str, values: Iterable[str]) -> Expect:
+def _in_set(column: str, values: Iterable[str | bool]) -> Expect:
     return Expect("ExpectColumnValuesToBeInSet", column, (("value_set", sorted(values)),))
 
 
@@ -49,8 +51,33 @@ def _unique(column: str) -> Expect:
     return Expect("ExpectColumnValuesToBeUnique", column)
 
 
-def _no_pii(column: str) -> Expect:
-    return Expect("ExpectColumnValuesToNotMatchRegexList", column, (("regex_list", list(PII_PATTERNS.values())),))
+# Card numbers are checked by Luhn, as the masker does: a regex alone flags the long order and
+# reference numbers the masker rightly keeps (it quarantined ~10% of generated turns).
+_REGEX_PII = [pattern for name, pattern in PII_PATTERNS.items() if name != "CARD"]
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,18}")
+CARD_SUFFIX = "__has_card_number"
+
+
+def has_card_number(text: Any) -> bool:
+    """Whether a text holds a 13-19 digit run (spaces or dashes allowed) that passes the Luhn check."""
+    if not isinstance(text, str):
+        return False
+    return any(luhn_valid(re.sub(r"\D", "", run.group())) for run in _DIGIT_RUN.finditer(text))
+
+
+def add_derived_columns(table: str, frame: Any) -> Any:
+    """Add the computed columns a table's suite checks (card-number flags) to a pandas frame."""
+    for expect in SUITES[table]:
+        if expect.column.endswith(CARD_SUFFIX):
+            frame[expect.column] = frame[expect.column.removesuffix(CARD_SUFFIX)].map(has_card_number)
+    return frame
+
+
+def _no_pii(column: str) -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToNotMatchRegexList", column, (("regex_list", _REGEX_PII),)),
+        _in_set(column + CARD_SUFFIX, [False]),
+    ]
 
 
 _STATUSES = ("shown", "blocked", "superseded", "shadow")
@@ -65,7 +92,7 @@ SUITES: dict[str, list[Expect]] = {
         _between("confidence", 0.0, 1.0),
         _between("latency_total_ms", 0.0, MAX_LATENCY_MS),
         _unique("audit_id"),
-        _no_pii("text"),
+        *_no_pii("text"),
     ],
     "turns": [
         *_not_null(*_COMMON_NOT_NULL, "seq", "channel", "speaker", "masked_text", "input_sha256"),
@@ -78,7 +105,7 @@ SUITES: dict[str, list[Expect]] = {
         _between("escalation_risk", 0.0, 1.0),
         _between("compliance_risk", 0.0, 1.0),
         _unique("audit_id"),
-        _no_pii("masked_text"),
+        *_no_pii("masked_text"),
     ],
     "policy_decisions": [
         *_not_null("decision_id", "audit_id", "suggestion_id", "rule_id", "status"),
@@ -90,13 +117,13 @@ SUITES: dict[str, list[Expect]] = {
         _in_set("record_type", ["feedback"]),
         _in_set("action", ["accepted", "edited", "dismissed"]),
         _unique("audit_id"),
-        _no_pii("edited_text"),
+        *_no_pii("edited_text"),
     ],
     "dead_letters": [
         *_not_null("dlq_id", "error", "error_type", "source_topic", "source_offset", "failed_at"),
         _between("source_offset", 0, None),
         _unique("dlq_id"),
-        _no_pii("error"),
+        *_no_pii("error"),
     ],
 }
 
@@ -207,7 +234,7 @@ class QualityGate:
         import pandas as pd
 
         started = time.perf_counter()
-        frame = pd.DataFrame.from_records(list(rows), columns=TABLES[table].column_names)
+        frame = add_derived_columns(table, pd.DataFrame.from_records(list(rows), columns=TABLES[table].column_names))
         result = self._definitions[table].run(
             batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
         )

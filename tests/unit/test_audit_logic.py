@@ -200,3 +200,20 @@ def test_read_only_check_accepts_queries():
     )
     assert check_read_only("select 1") == "select 1"
     assert bind("SELECT :a", [Param("a", "bool", False, "")], {"a": "yes"}, [])[0] == "SELECT TRUE"
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("paid with 4111 1111 1111 1111 yesterday", True),
+        ("card 5555-5555-5555-4444", True),
+        ("the order number is 4111 1111 1111 1112 and it cost $49.99", False),  # fails Luhn: an order number
+        ("reference 20261125000123", False),
+        ("masked [CARD_LAST4:1111]", False),
+        (None, False),
+    ],
+)
+def test_card_check_follows_luhn_like_the_masker(text, flagged):
+    from udfs.quality import has_card_number
+
+    assert has_card_number(text) is flagged
