@@ -73,15 +73,20 @@ def feed(
     return sent
 
 
-def consumer_at_end(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
-    """A group-less consumer positioned at the current end of every partition of the topics."""
+def _assigned_consumer(settings: Settings, topics: Iterable[str], read_committed: bool) -> KafkaConsumer:
     consumer = KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         isolation_level="read_committed" if read_committed else "read_uncommitted",
         enable_auto_commit=False,
     )
-    partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-    consumer.assign(partitions)
+    consumer.assign([TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())])
+    return consumer
+
+
+def consumer_at_end(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
+    """A group-less consumer positioned at the current end of every partition of the topics."""
+    consumer = _assigned_consumer(settings, topics, read_committed)
+    partitions = list(consumer.assignment())
     consumer.seek_to_end(*partitions)
     for tp in partitions:
         consumer.position(tp)  # resolve the lazy seek now, before anything is produced
@@ -99,14 +104,8 @@ def live_consumer(settings: Settings, topics: Iterable[str]) -> KafkaConsumer:
 
 def consumer_from_start(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
     """A group-less consumer reading every partition of the topics from the beginning."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        isolation_level="read_committed" if read_committed else "read_uncommitted",
-        enable_auto_commit=False,
-    )
-    partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
+    consumer = _assigned_consumer(settings, topics, read_committed)
+    consumer.seek_to_beginning(*consumer.assignment())
     return consumer
 
 

@@ -22,31 +22,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from udfs.records import load_policy_file
+from udfs.scoring import INTENT_LABELS
 
 BASE_TIME = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
 CHANNELS = (("chat", 0.5), ("voice", 0.3), ("email", 0.2))
-INTENTS = (
-    "billing_dispute",
-    "refund_request",
-    "cancel_service",
-    "card_lost_stolen",
-    "fraud_report",
-    "account_access",
-    "update_details",
-    "payment_arrangement",
-    "order_status",
-    "return_exchange",
-    "technical_issue",
-    "plan_change",
-    "complaint",
-    "speak_to_human",
-    "greeting",
-    "closing",
-    "pricing_inquiry",
-    "legal_threat",
-    "vulnerable_customer",
-    "other",
-)
+INTENTS = INTENT_LABELS
 # Every conversation opens and closes; these are what it is about.
 TOPIC_INTENTS = tuple(i for i in INTENTS if i not in ("greeting", "closing"))
 NO_CONTEXT_CUSTOMER = "cust-nocontext"

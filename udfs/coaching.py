@@ -25,7 +25,7 @@ Informational (never blocking): `context.missing:<what>`, `rank.deep_tier`, `deg
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -531,29 +531,6 @@ def _closing_check(work: _Turn) -> None:
             )
 
 
-@dataclass(frozen=True)
-class AcceptanceMetrics:
-    """Counts of shown suggestions and agent feedback, per template and per model version."""
-
-    by_template: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    by_model: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    unknown_feedback: int = 0
-
-    def acceptance_rate(self, template_id: str) -> float | None:
-        """Accepted or edited over shown for a template (None before anything was shown)."""
-        counts = self.by_template.get(template_id, {})
-        shown = counts.get("shown", 0)
-        return (counts.get("accepted", 0) + counts.get("edited", 0)) / shown if shown else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
-        return {
-            "by_template": {k: dict(v) for k, v in self.by_template.items()},
-            "by_model": {k: dict(v) for k, v in self.by_model.items()},
-            "unknown_feedback": self.unknown_feedback,
-        }
-
-
 def shown_summary(suggestion: Suggestion) -> dict[str, Any]:
     """What the job keeps per shown suggestion so later feedback can be joined to it (no text)."""
     return {
@@ -564,38 +541,3 @@ def shown_summary(suggestion: Suggestion) -> dict[str, Any]:
         "model_versions": dict(suggestion.model_versions),
         "policy_version": suggestion.policy_version,
     }
-
-
-def _bump(table: Mapping[str, Mapping[str, int]], key: str, counter: str) -> dict[str, dict[str, int]]:
-    updated = {k: dict(v) for k, v in table.items()}
-    row = updated.setdefault(key, {})
-    row[counter] = row.get(counter, 0) + 1
-    return updated
-
-
-def _count(metrics: AcceptanceMetrics, summary: Mapping[str, Any], counter: str) -> AcceptanceMetrics:
-    by_template = metrics.by_template
-    if summary.get("template_id"):
-        by_template = _bump(by_template, summary["template_id"], counter)
-    by_model = metrics.by_model
-    for name, version in sorted(summary.get("model_versions", {}).items()):
-        by_model = _bump(by_model, f"{name}={version}", counter)
-    return replace(metrics, by_template=by_template, by_model=by_model)
-
-
-def record_shown(metrics: AcceptanceMetrics, summary: Mapping[str, Any]) -> AcceptanceMetrics:
-    """Count one shown suggestion (given its `shown_summary`)."""
-    return _count(metrics, summary, "shown")
-
-
-def apply_feedback(
-    metrics: AcceptanceMetrics, feedback: Mapping[str, Any], shown: Mapping[str, Any] | None
-) -> tuple[AcceptanceMetrics, bool]:
-    """Count one feedback record against the suggestion it answers; returns (metrics, found).
-
-    `shown` is the `shown_summary` kept for the feedback's suggestion_id, or None if the job does not
-    know it (expired, or never shown): then only `unknown_feedback` is counted.
-    """
-    if shown is None or shown.get("suggestion_id") != feedback["suggestion_id"]:
-        return replace(metrics, unknown_feedback=metrics.unknown_feedback + 1), False
-    return _count(metrics, shown, str(feedback["action"])), True

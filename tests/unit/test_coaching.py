@@ -2,14 +2,7 @@ import hashlib
 
 import pytest
 
-from udfs.coaching import (
-    AcceptanceMetrics,
-    JoinedContext,
-    apply_feedback,
-    coach_turn,
-    record_shown,
-    shown_summary,
-)
+from udfs.coaching import JoinedContext, coach_turn, shown_summary
 from udfs.records import Policy, load_policy_file, suggestion_id
 from udfs.responses import ResponseLibrary
 from udfs.scoring import FastScores, RankedResponse
@@ -375,18 +368,11 @@ def test_outputs_conform_to_their_schemas() -> None:
         assert validate(name, record) is None, record
 
 
-def test_feedback_updates_acceptance_metrics() -> None:
+def test_shown_summary_keeps_what_feedback_needs_and_no_text() -> None:
     result = coach(turn(0, "customer", "refund"), fast())
     shown = [s for s in result.shown if s.kind == "reply"][0]
     summary = shown_summary(shown)
-    metrics = record_shown(AcceptanceMetrics(), summary)
-    feedback = {"suggestion_id": shown.suggestion_id, "action": "accepted"}
-    metrics, found = apply_feedback(metrics, feedback, summary)
-    assert found
-    assert metrics.by_template["refund.timeline.chat"] == {"shown": 1, "accepted": 1}
-    assert metrics.by_model["intent=intent@1"] == {"shown": 1, "accepted": 1}
-    assert metrics.acceptance_rate("refund.timeline.chat") == 1.0
-    metrics, found = apply_feedback(metrics, {"suggestion_id": "f" * 64, "action": "dismissed"}, None)
-    assert not found and metrics.unknown_feedback == 1
-    assert metrics.acceptance_rate("never.shown") is None
-    assert metrics.to_dict()["unknown_feedback"] == 1
+    assert summary["suggestion_id"] == shown.suggestion_id
+    assert summary["template_id"] == "refund.timeline.chat"
+    assert summary["model_versions"]["intent"] == "intent@1"
+    assert "text" not in summary
