@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+# Names have no pattern the masker can rely on (no NER here), so they are replaced whole at ingest.
+NAME_FIELDS = {"customer.context": ("name", "display_name")}
 # Free-text fields that may carry PII, per input topic; everything else is ids, enums and numbers.
 TEXT_FIELDS = {
     "conversation.events": ("text",),
-    "customer.context": ("name", "notes", "address", "email", "phone", "display_name"),
+    "customer.context": ("notes", "address", "email", "phone"),
     "agent.state": ("notes",),
     "agent.feedback": ("edited_text", "comment"),
 }
@@ -55,6 +57,10 @@ def mask_fields(
     """
     masked = dict(record)
     found: list[str] = []
+    for name in NAME_FIELDS.get(topic, ()):
+        if masked.get(name):
+            masked[name] = "[NAME]"
+            found.append("NAME")
     for name in TEXT_FIELDS.get(topic, ()):
         value = masked.get(name)
         if isinstance(value, str) and value:
