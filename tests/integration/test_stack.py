@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 def test_broker_and_cluster_are_ours_and_on_loopback(flink_settings):
     status = stack.status(flink_settings)
-    for service in stack.SERVICES:
+    for service in (stack.KAFKA, stack.JOBMANAGER, stack.TASKMANAGER):
         assert status[service.name] is not None, f"{service.name} has no live recorded pid"
     assert status["flink"]["taskmanagers"] == 1
     assert status["kafka_bootstrap"].startswith("127.0.0.1:")
@@ -49,3 +49,11 @@ def test_down_stops_exactly_what_up_started(kafka_settings, tmp_path):
     # The session broker is untouched.
     assert stack.port_open(kafka_settings.kafka_port)
     assert stack.down(own) == []
+
+
+def test_audit_writer_runs_as_a_recorded_service(kafka_settings):
+    pid = stack.start_audit_writer(kafka_settings)
+    assert stack.start_audit_writer(kafka_settings) == pid, "a second start reuses the running writer"
+    assert stack.down(kafka_settings, services=[stack.AUDIT_WRITER]) == ["audit-writer"]
+    assert not stack._alive(pid)
+    assert stack.port_open(kafka_settings.kafka_port), "stopping the writer leaves the broker alone"
