@@ -155,28 +155,28 @@ class Coach(KeyedBroadcastProcessFunction):
         metrics = runtime_context.get_metrics_group()
         self.counters = {
             name: metrics.counter(name)
-            for name in ("turns", "suggestions_shown", "suggestions_blocked", "alerts", "degraded", "feedback")
+            for name in (
+                "turns",
+                "suggestions_shown",
+                "suggestions_blocked",
+                "alerts",
+                "degraded",
+                "feedback",
+                "failed",
+            )
         }
 
     def process_element(self, value: dict, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext) -> Any:
         """A masked turn (with its customer context) or an agent feedback record."""
-        reference = ctx.get_broadcast_state(reference_descriptor())
-        if value["type"] == "feedback":
-            shown = self.shown.get(value["record"]["suggestion_id"])
-            outcome = self.processor.feedback(value, shown)
-            self.counters["feedback"].inc()
-        else:
-            agent = reference.get(f"agent:{value['record']['agent_id']}")
-            policy = reference.get("policy")
-            outcome = self.processor.turn(value, self.conversation.value(), agent, policy)
-            self.conversation.update(outcome.state)
-            for suggestion_id, summary in outcome.shown_index.items():
-                self.shown.put(suggestion_id, summary)
-            self.counters["turns"].inc()
-            self.counters["suggestions_shown"].inc(len(outcome.suggestions))
-            self.counters["suggestions_blocked"].inc(outcome.blocked)
-            self.counters["alerts"].inc(len(outcome.alerts))
-            self.counters["degraded"].inc(1 if outcome.degraded else 0)
+        key = value["conversation_id"]
+        try:
+            outcome = self._process(value, ctx)
+        except Exception as err:  # noqa: BLE001 - park the record in the DLQ rather than restart forever
+            from udfs.envelopes import processing_failure
+
+            self.counters["failed"].inc()
+            yield tag("dlq"), Row(key, _json(processing_failure(value, err, "coach")))
+            return
         key = value["conversation_id"]
         for suggestion in outcome.suggestions:
             yield Row(key, _json(suggestion))
@@ -184,6 +184,24 @@ class Coach(KeyedBroadcastProcessFunction):
             yield tag("alerts"), Row(key, _json(alert))
         for record in outcome.audit:
             yield tag("audit"), Row(key, _json(record))
+
+    def _process(self, value: dict, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext) -> Any:
+        reference = ctx.get_broadcast_state(reference_descriptor())
+        if value["type"] == "feedback":
+            self.counters["feedback"].inc()
+            return self.processor.feedback(value, self.shown.get(value["record"]["suggestion_id"]))
+        agent = reference.get(f"agent:{value['record']['agent_id']}")
+        outcome = self.processor.turn(value, self.conversation.value(), agent, reference.get("policy"))
+        # State changes only after the turn was fully processed, so a failure leaves it untouched.
+        self.conversation.update(outcome.state)
+        for suggestion_id, summary in outcome.shown_index.items():
+            self.shown.put(suggestion_id, summary)
+        self.counters["turns"].inc()
+        self.counters["suggestions_shown"].inc(len(outcome.suggestions))
+        self.counters["suggestions_blocked"].inc(outcome.blocked)
+        self.counters["alerts"].inc(len(outcome.alerts))
+        self.counters["degraded"].inc(1 if outcome.degraded else 0)
+        return outcome
 
     def process_broadcast_element(self, value: dict, ctx: KeyedBroadcastProcessFunction.Context) -> Any:
         """An agent state or policy update: applies from the next turn on."""

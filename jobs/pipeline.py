@@ -87,5 +87,5 @@ def build_pipeline(inputs: DataStream, settings: Settings) -> Outputs:
         suggestions=coached,
         alerts=coached.get_side_output(tag("alerts")),
         audit=coached.get_side_output(tag("audit")),
-        dlq=routed.get_side_output(tag("dlq")),
+        dlq=routed.get_side_output(tag("dlq")).union(coached.get_side_output(tag("dlq"))),
     )

@@ -199,3 +199,26 @@ def route_input(
             "stamps": {"produced": timestamp_ms / 1000.0, "received": received},
         },
     )
+
+
+def processing_failure(envelope: Mapping[str, Any], error: BaseException, operator: str) -> dict[str, Any]:
+    """A DLQ record for a valid input the coaching code failed on, so it is parked instead of retried.
+
+    Without this, an exception would fail the job, which would restart from the checkpoint and meet
+    the same record again, forever. The record kept is the masked one (the raw bytes are gone by
+    then, and must not come back unmasked); the error names only the exception type.
+    """
+    from udfs.validation import make_dlq_record
+
+    source = envelope.get("source") or {"topic": "unknown", "partition": -1, "offset": -1}
+    produced = envelope.get("stamps", {}).get("produced", 0.0)
+    return make_dlq_record(
+        f"{operator} failed: {type(error).__name__}",
+        "processing",
+        json.dumps(envelope.get("record"), separators=(",", ":"), default=str).encode("utf-8"),
+        str(envelope.get("conversation_id", "")).encode("utf-8"),
+        str(source["topic"]),
+        int(source["partition"]),
+        int(source["offset"]),
+        int(produced * 1000),
+    )

@@ -1,7 +1,7 @@
 -- Generated from udfs/schemas/dlq_record.v1.json by sql/generate_ddl.py; do not edit by hand.
 CREATE TABLE `coaching_dlq` (
   `error` STRING COMMENT 'Why the record was rejected: the rule and the JSON path, never the offending value''s text.',
-  `error_type` STRING COMMENT 'Class of the failure: oversize (too many bytes), decode (not UTF-8), json (not a JSON object), missing_field, enum (value outside its allowed set), schema (any other schema rule), unknown_topic.',
+  `error_type` STRING COMMENT 'Class of the failure: oversize (too many bytes), decode (not UTF-8), json (not a JSON object), missing_field, enum (value outside its allowed set), schema (any other schema rule), unknown_topic, processing (a valid record the coaching code failed on; its masked form is kept instead of the raw bytes).',
   `source` ROW<`topic` STRING, `partition` BIGINT, `offset` BIGINT, `timestamp_ms` BIGINT> COMMENT 'Kafka coordinates of the rejected record.',
   `failed_at` STRING COMMENT 'When the job rejected the record (ISO-8601 UTC, e.g. 2026-11-25T08:00:00.123Z)',
   `raw_base64` STRING COMMENT 'The original value bytes, base64.',

@@ -1,5 +1,6 @@
 """The per-record path of the coaching job without Flink: route, score, coach, build every output."""
 
+import base64
 import json
 import time
 from dataclasses import replace
@@ -196,3 +197,16 @@ def test_no_canary_reaches_any_output(processor):
         state = outcome.state
         dumped = json.dumps([outcome.suggestions, outcome.alerts, outcome.audit, outcome.state])
         assert CANARIES[canary] not in dumped, canary
+
+
+def test_a_record_the_coaching_code_fails_on_is_parked_in_the_dlq_masked():
+    from udfs.envelopes import processing_failure
+
+    envelope = _envelope(_raw_turn(text=f"my card is {CANARIES['card_visa']}"), offset=41)
+    record = processing_failure(envelope, KeyError(f"boom {CANARIES['card_visa']}"), "coach")
+    assert validate("dlq_record", record) is None, validate("dlq_record", record)
+    assert record["error"] == "coach failed: KeyError" and record["error_type"] == "processing"
+    assert record["source"]["offset"] == 41 and record["source"]["topic"] == "conversation.events"
+    kept = json.loads(base64.b64decode(record["raw_base64"]))
+    assert kept["text"] == "my card is [CARD_LAST4:1111]"
+    assert CANARIES["card_visa"] not in json.dumps(record)
