@@ -13,7 +13,6 @@ from pathlib import Path
 from cuecard.settings import PROJECT_ROOT, Settings, settings_env
 from cuecard.stack import StackError, flink_env, flink_home, java_binary, say, start_taskmanager
 
-COACHING_JOB = "cuecard-coaching"
 COACHING_SCRIPT = PROJECT_ROOT / "jobs" / "coaching_job.py"
 
 
@@ -44,13 +43,9 @@ def job_state(settings: Settings, job_id: str) -> str:
     return str(_rest(settings, f"/jobs/{job_id}").get("state"))
 
 
-def submit(
-    settings: Settings,
-    script: Path = COACHING_SCRIPT,
-    name: str = COACHING_JOB,
-    env_overrides: dict[str, str] | None = None,
-) -> str:
-    """Submit a PyFlink job detached unless one of that name is already running; returns its id."""
+def submit(settings: Settings, script: Path = COACHING_SCRIPT) -> str:
+    """Submit the job (live, or a replay when the settings name one) unless it already runs; returns its id."""
+    name = settings.job_name
     running = jobs_by_name(settings, name)
     if running:
         say(f"job {name} already running ({running[0]}); not submitting again")
@@ -59,7 +54,6 @@ def submit(
     start_taskmanager(settings, java)
     env = flink_env(settings, java)
     env.update(settings_env(settings))
-    env.update(env_overrides or {})
     say(f"submitting {name} ({script.relative_to(PROJECT_ROOT)}) to {settings.flink_rest_url}")
     result = subprocess.run(
         [str(flink_home() / "bin" / "flink"), "run", "-d", "-py", str(script), "-pyexec", sys.executable],

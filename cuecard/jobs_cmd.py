@@ -111,13 +111,13 @@ def _submit(args: argparse.Namespace) -> int:
     job_id = flink_jobs.submit(settings)
     if not args.no_wait:
         flink_jobs.wait_running(settings, job_id)
-    stack.say(f"{flink_jobs.COACHING_JOB} running as {job_id}; {settings.flink_rest_url}/#/job/running")
+    stack.say(f"{settings.job_name} running as {job_id}; {settings.flink_rest_url}/#/job/running")
     return 0
 
 
 def _cancel(args: argparse.Namespace) -> int:
     settings = load_settings()
-    running = flink_jobs.jobs_by_name(settings, flink_jobs.COACHING_JOB)
+    running = flink_jobs.jobs_by_name(settings, settings.job_name)
     for job_id in running:
         flink_jobs.cancel(settings, job_id)
     stack.say(f"cancelled {len(running)} job(s)")

@@ -7,6 +7,7 @@ stops the program with one line that says what is wrong and how to fix it (`Sett
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -37,6 +38,8 @@ class Settings:
     parallelism: int = 1
     checkpoint_interval_ms: int = 2000
     suggestions_delivery: str = "at-least-once"
+    replay_name: str = ""
+    intent_model: str = ""
     channel_budget_ms: tuple[tuple[str, float], ...] = (("chat", 30.0), ("voice", 20.0), ("email", 45.0))
     deep_tier: bool = True
     max_event_bytes: int = 64 * 1024
@@ -46,6 +49,15 @@ class Settings:
     def bootstrap_servers(self) -> str:
         """The broker address clients use (loopback unless deployed with compose)."""
         return f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def job_name(self) -> str:
+        """The Flink job name: the live coaching job, or a named replay of history beside it."""
+        return f"cuecard-replay-{self.replay_name}" if self.replay_name else "cuecard-coaching"
+
+    def output_topic(self, topic: str) -> str:
+        """Where an output goes: the contract topic live, `replay.<name>.<topic>` in a replay."""
+        return f"replay.{self.replay_name}.{topic}" if self.replay_name else topic
 
     @property
     def flink_rest_url(self) -> str:
@@ -93,6 +105,12 @@ class Settings:
         ):
             if value < 1:
                 raise SettingsError(f"{name}={value} must be a positive whole number")
+        if self.replay_name and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", self.replay_name):
+            raise SettingsError(
+                f"CUECARD_REPLAY_NAME={self.replay_name!r} is not a short name; use lowercase letters, digits and -"
+            )
+        if self.intent_model and not re.fullmatch(r"intent@[\w.-]+", self.intent_model):
+            raise SettingsError(f"CUECARD_INTENT_MODEL={self.intent_model!r} is not like intent@2")
         return self
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -129,6 +147,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "cache_dir": lambda _n, raw: Path(raw).resolve(),
     "suggestions_delivery": lambda _n, raw: raw.strip().lower(),
     "kafka_host": lambda _n, raw: raw.strip(),
+    "replay_name": lambda _n, raw: raw.strip(),
+    "intent_model": lambda _n, raw: raw.strip(),
     "deep_tier": _parse_bool,
     "channel_budget_ms": _parse_budgets,
 }

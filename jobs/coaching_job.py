@@ -15,30 +15,28 @@ from cuecard.stack import connector_jar
 from jobs.kafka_io import sink_ddl, sink_specs, source_ddl
 from jobs.pipeline import build_pipeline
 
-JOB_NAME = "cuecard-coaching"
-
 
 def main() -> None:
     """Build the job graph and submit it (detached when run through `flink run -d`)."""
     settings = load_settings()
     config = Configuration()
-    config.set_string("pipeline.name", JOB_NAME)
+    config.set_string("pipeline.name", settings.job_name)
     # The client needs the connector on its classpath to plan the Kafka tables, the cluster to run them.
     config.set_string("pipeline.jars", connector_jar(settings).as_uri())
     config.set_string("execution.checkpointing.interval", f"{settings.checkpoint_interval_ms}ms")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(settings.parallelism)
     t_env = StreamTableEnvironment.create(env)
-    t_env.execute_sql(source_ddl(settings, group_id=JOB_NAME))
+    t_env.execute_sql(source_ddl(settings, group_id=settings.job_name))
     inputs = t_env.to_data_stream(t_env.from_path("cuecard_inputs"))
     outputs = build_pipeline(inputs, settings)
     statements = t_env.create_statement_set()
     for spec in sink_specs(settings):
-        stream = getattr(outputs, spec.topic.split(".", 1)[1])
-        t_env.execute_sql(sink_ddl(settings, spec, JOB_NAME))
+        stream = getattr(outputs, spec.output)
+        t_env.execute_sql(sink_ddl(settings, spec, settings.job_name))
         statements.add_insert(spec.table, t_env.from_data_stream(stream))
     statements.attach_as_datastream()
-    env.execute(JOB_NAME)
+    env.execute(settings.job_name)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ INPUT_TOPICS = (
 
 @dataclass(frozen=True)
 class SinkSpec:
-    """One output topic: its table name and how records are delivered."""
+    """One output: the pipeline stream it takes, its table name, topic and how records are delivered."""
 
+    output: str
     table: str
     topic: str
     exactly_once: bool
@@ -34,10 +35,10 @@ def sink_specs(settings: Settings) -> tuple[SinkSpec, ...]:
     """The four outputs; audit and DLQ are always transactional, suggestions and alerts are a setting."""
     live_eo = settings.suggestions_delivery == "exactly-once"
     return (
-        SinkSpec("sink_suggestions", "coaching.suggestions", live_eo),
-        SinkSpec("sink_alerts", "coaching.alerts", live_eo),
-        SinkSpec("sink_audit", "coaching.audit", True),
-        SinkSpec("sink_dlq", "coaching.dlq", True),
+        SinkSpec("suggestions", "sink_suggestions", settings.output_topic("coaching.suggestions"), live_eo),
+        SinkSpec("alerts", "sink_alerts", settings.output_topic("coaching.alerts"), live_eo),
+        SinkSpec("audit", "sink_audit", settings.output_topic("coaching.audit"), True),
+        SinkSpec("dlq", "sink_dlq", settings.output_topic("coaching.dlq"), True),
     )
 
 
@@ -46,7 +47,10 @@ def _options(pairs: dict[str, str]) -> str:
 
 
 def source_ddl(settings: Settings, group_id: str, topics: Iterable[str] = INPUT_TOPICS) -> str:
-    """One source over all input topics: raw key and value bytes plus Kafka provenance."""
+    """One source over all input topics: raw key and value bytes plus Kafka provenance.
+
+    The live job resumes from its group's committed offsets; a replay reads the topics from the start.
+    """
     options = {
         "connector": "kafka",
         "topic": ";".join(topics),
@@ -54,7 +58,7 @@ def source_ddl(settings: Settings, group_id: str, topics: Iterable[str] = INPUT_
         "properties.group.id": group_id,
         "properties.isolation.level": "read_committed",
         "properties.auto.offset.reset": "earliest",
-        "scan.startup.mode": "group-offsets",
+        "scan.startup.mode": "earliest-offset" if settings.replay_name else "group-offsets",
         "key.format": "raw",
         "key.fields": "k",
         "value.format": "raw",

@@ -19,7 +19,7 @@ from udfs.conversation import ConversationState
 from udfs.envelopes import canonical_hash, common_audit_fields, utc_iso
 from udfs.records import Suggestion
 from udfs.responses import ResponseLibrary
-from udfs.scoring import DeepResult, FastScores, TurnScorer, TurnScores
+from udfs.scoring import DeepResult, FastScores, ScorerRefs, TurnScorer, TurnScores, default_registries
 
 # When the fast tier itself fails the turn is still coached (alerts, disclosures) on neutral scores.
 NEUTRAL_SCORES = FastScores("other", 0.0, 0.0, 0.0, 0.0)
@@ -53,7 +53,13 @@ class TurnProcessor:
     def load(cls, settings: Settings) -> TurnProcessor:
         """Open the models (hash-checked against the registry) and the response library."""
         library = ResponseLibrary.load()
-        scorer = TurnScorer.load(settings.models_dir, settings.budgets, library=library, deep=settings.deep_tier)
+        registries = default_registries(settings.models_dir)
+        refs = ScorerRefs.from_registry(registries)
+        if settings.intent_model:
+            refs = replace(refs, intent=settings.intent_model)
+        scorer = TurnScorer.load(
+            settings.models_dir, settings.budgets, refs, library, registries, deep=settings.deep_tier
+        )
         return cls(scorer, library)
 
     def _score(self, record: Mapping[str, Any]) -> TurnScores:

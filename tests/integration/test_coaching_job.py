@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from cuecard import flink_jobs, stack
+from cuecard.replay_cmd import compare_audits, start_replay
 from jobs.audit_query import run_named, run_sql
 from jobs.audit_writer import WriterConfig, run_writer
 from jobs.generator import CANARIES
@@ -192,6 +193,60 @@ def test_policy_update_applies_from_the_next_turn_and_is_recorded(coaching):
     assert not [a for a in alerts if a["event_id"] == "conv-policy-a-000" and a["alert_type"] == "forbidden_phrase"]
 
 
+def test_auditors_query_what_the_job_decided(coaching, tmp_path):
+    settings, _ = coaching
+    produce(settings, [turn("conv-audit", 0, "customer", "Where is my order? It still has not arrived")])
+    shown = _suggestions_for(settings, "conv-audit-000")
+    read_until(
+        settings, "coaching.audit", lambda rs: any(r["event_id"] == "conv-audit-000" for r in rs), read_committed=True
+    )
+    root = tmp_path / "delta"
+    config = WriterConfig(bootstrap=settings.bootstrap_servers, root=root, idle_exit=3.0, lineage=False).validate()
+    assert run_writer(config, out=lambda line: None) == 0
+
+    rows = run_named(root, "conversation_shown", {"conversation_id": "conv-audit"}).to_pylist()
+    assert {r["suggestion_id"] for r in rows} == {s["suggestion_id"] for s in shown}
+    assert all(r["turn_text"] == "Where is my order? It still has not arrived" for r in rows)
+    why = run_named(root, "why_suggestion", {"suggestion_id": shown[0]["suggestion_id"]}).to_pylist()
+    assert why and why[0]["template_id"] == shown[0]["template_id"]
+    quarantined = (
+        run_sql(root, "SELECT count(*) AS n FROM quarantine").to_pylist()
+        if (root / "quarantine").exists()
+        else [{"n": 0}]
+    )
+    assert quarantined[0]["n"] == 0, "the job's audit records must pass the data-quality gate"
+
+
+def test_the_job_run_is_recorded_as_lineage(coaching):
+    settings, job_id = coaching
+    events = [json.loads(line) for line in (settings.run_dir / "lineage" / "events.jsonl").read_text().splitlines()]
+    start = [e for e in events if e["run"]["runId"] == str(uuid.UUID(hex=job_id)) and e["eventType"] == "START"]
+    assert len(start) == 1 and start[0]["job"]["name"] == settings.job_name == "cuecard-coaching"
+    assert {d["name"] for d in start[0]["inputs"]} >= {"conversation.events", "coaching.policies"}
+    assert {d["name"] for d in start[0]["outputs"]} >= {"coaching.suggestions", "coaching.audit"}
+
+
+def test_a_replay_runs_history_through_the_challenger_without_touching_live_topics(coaching):
+    settings, _ = coaching
+    replay = settings.with_overrides(replay_name="it-v2", intent_model="intent@2")
+    job_id = start_replay(replay)
+    try:
+        replayed = read_until(
+            settings,
+            replay.output_topic("coaching.audit"),
+            lambda rs: any(r["event_id"] == "conv-known-000" and r["record_type"] == "turn" for r in rs),
+            timeout=120,
+            read_committed=True,
+        )
+    finally:
+        flink_jobs.cancel(replay, job_id)
+    turn_record = next(r for r in replayed if r["event_id"] == "conv-known-000" and r["record_type"] == "turn")
+    assert turn_record["model_versions"]["intent"] == "2"
+    live = read_until(settings, "coaching.audit", lambda rs: True, timeout=5, read_committed=True)
+    result = compare_audits(live, replayed)
+    assert result["turns_compared"] >= 1 and result["model_versions_live"] != result["model_versions_replay"]
+
+
 @pytest.mark.slow
 def test_taskmanager_killed_mid_stream_recovers_and_audit_holds_every_turn_once(coaching):
     settings, job_id = coaching
@@ -230,36 +285,3 @@ def test_taskmanager_killed_mid_stream_recovers_and_audit_holds_every_turn_once(
     audit_ids = [r["audit_id"] for r in audit]
     assert len(audit_ids) == len(set(audit_ids)), "an audit record was committed twice"
     assert flink_jobs.job_state(settings, job_id) == "RUNNING"
-
-
-def test_auditors_query_what_the_job_decided(coaching, tmp_path):
-    settings, _ = coaching
-    produce(settings, [turn("conv-audit", 0, "customer", "Where is my order? It still has not arrived")])
-    shown = _suggestions_for(settings, "conv-audit-000")
-    read_until(
-        settings, "coaching.audit", lambda rs: any(r["event_id"] == "conv-audit-000" for r in rs), read_committed=True
-    )
-    root = tmp_path / "delta"
-    config = WriterConfig(bootstrap=settings.bootstrap_servers, root=root, idle_exit=3.0, lineage=False).validate()
-    assert run_writer(config, out=lambda line: None) == 0
-
-    rows = run_named(root, "conversation_shown", {"conversation_id": "conv-audit"}).to_pylist()
-    assert {r["suggestion_id"] for r in rows} == {s["suggestion_id"] for s in shown}
-    assert all(r["turn_text"] == "Where is my order? It still has not arrived" for r in rows)
-    why = run_named(root, "why_suggestion", {"suggestion_id": shown[0]["suggestion_id"]}).to_pylist()
-    assert why and why[0]["template_id"] == shown[0]["template_id"]
-    quarantined = (
-        run_sql(root, "SELECT count(*) AS n FROM quarantine").to_pylist()
-        if (root / "quarantine").exists()
-        else [{"n": 0}]
-    )
-    assert quarantined[0]["n"] == 0, "the job's audit records must pass the data-quality gate"
-
-
-def test_the_job_run_is_recorded_as_lineage(coaching):
-    settings, job_id = coaching
-    events = [json.loads(line) for line in (settings.run_dir / "lineage" / "events.jsonl").read_text().splitlines()]
-    start = [e for e in events if e["run"]["runId"] == str(uuid.UUID(hex=job_id)) and e["eventType"] == "START"]
-    assert len(start) == 1 and start[0]["job"]["name"] == flink_jobs.COACHING_JOB
-    assert {d["name"] for d in start[0]["inputs"]} >= {"conversation.events", "coaching.policies"}
-    assert {d["name"] for d in start[0]["outputs"]} >= {"coaching.suggestions", "coaching.audit"}
