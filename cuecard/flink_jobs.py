@@ -90,9 +90,10 @@ def submit(settings: Settings, script: Path = COACHING_SCRIPT) -> str:
 
 def _lineage(settings: Settings, name: str, event_type: str, job_id: str) -> None:
     # The Flink job id is the OpenLineage run id, so START and ABORT of one run pair up.
-    from lineage.events import coaching_job_datasets, emit_job_event
+    from lineage.events import COACHING_OUTPUTS, coaching_job_datasets, emit_job_event, kafka_dataset
 
-    inputs, outputs = coaching_job_datasets(settings.bootstrap_servers)
+    inputs, _ = coaching_job_datasets(settings.bootstrap_servers)
+    outputs = [kafka_dataset(settings.bootstrap_servers, settings.output_topic(t)) for t in COACHING_OUTPUTS]
     path = settings.run_dir / "lineage" / "events.jsonl"
     emit_job_event(name, event_type, inputs, outputs, run_id=str(uuid.UUID(hex=job_id)), path=path)
 

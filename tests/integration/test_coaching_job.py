@@ -240,9 +240,14 @@ def test_a_replay_runs_history_through_the_challenger_without_touching_live_topi
         )
     finally:
         flink_jobs.cancel(replay, job_id)
+    lineage = (settings.run_dir / "lineage" / "events.jsonl").read_text().splitlines()
+    started = [json.loads(e) for e in lineage if json.loads(e)["run"]["runId"] == str(uuid.UUID(hex=job_id))]
+    assert {d["name"] for d in started[0]["outputs"]} >= {"replay.it-v2.coaching.audit"}
     turn_record = next(r for r in replayed if r["event_id"] == "conv-known-000" and r["record_type"] == "turn")
     assert turn_record["model_versions"]["intent"] == "2"
-    live = read_until(settings, "coaching.audit", lambda rs: True, timeout=5, read_committed=True)
+    live = read_until(
+        settings, "coaching.audit", lambda rs: any(r["event_id"] == "conv-known-000" for r in rs), read_committed=True
+    )
     result = compare_audits(live, replayed)
     assert result["turns_compared"] >= 1 and result["model_versions_live"] != result["model_versions_replay"]
 
