@@ -112,6 +112,14 @@ def wait_running(settings: Settings, job_id: str, timeout: float = 90.0) -> None
     raise StackError(f"job {job_id} did not reach RUNNING within {timeout:.0f}s; see the TaskManager log")
 
 
+def cancel_all(settings: Settings) -> int:
+    """Cancel every running job named like the settings' job (live or a replay); returns how many."""
+    running = jobs_by_name(settings, settings.job_name)
+    for job_id in running:
+        cancel(settings, job_id)
+    return len(running)
+
+
 def cancel(settings: Settings, job_id: str, timeout: float = 60.0) -> None:
     """Cancel a job, wait until it is gone, and record the end of its run in the lineage events."""
     name = str(_rest(settings, f"/jobs/{job_id}").get("name"))

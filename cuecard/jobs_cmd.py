@@ -117,10 +117,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _cancel(args: argparse.Namespace) -> int:
     settings = load_settings()
-    running = flink_jobs.jobs_by_name(settings, settings.job_name)
-    for job_id in running:
-        flink_jobs.cancel(settings, job_id)
-    stack.say(f"cancelled {len(running)} job(s)")
+    stack.say(f"cancelled {flink_jobs.cancel_all(settings)} job(s) named {settings.job_name}")
     return 0
 
 

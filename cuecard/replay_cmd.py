@@ -16,7 +16,7 @@ from typing import Any
 
 from cuecard import flink_jobs, stack
 from cuecard.settings import Settings, load_settings
-from cuecard.topics import consumer_from_start
+from cuecard.topics import consumer_from_start, messages
 
 OUTPUT_TOPICS = ("coaching.suggestions", "coaching.alerts", "coaching.audit", "coaching.dlq")
 
@@ -105,15 +105,10 @@ def compare_audits(live: Iterable[Mapping[str, Any]], replay: Iterable[Mapping[s
 
 def _read_all(settings: Settings, topic: str, idle_timeout: float) -> list[dict]:
     consumer = consumer_from_start(settings, [topic], read_committed=True)
-    records: list[dict] = []
-    quiet = 0.0
-    while quiet < idle_timeout:
-        batch = consumer.poll(timeout_ms=500)
-        fetched = [json.loads(r.value) for rs in batch.values() for r in rs]
-        records.extend(fetched)
-        quiet = 0.0 if fetched else quiet + 0.5
-    consumer.close()
-    return records
+    try:
+        return [value for _, value in messages(consumer, idle_timeout)]
+    finally:
+        consumer.close()
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -144,8 +139,5 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _stop(args: argparse.Namespace) -> int:
     settings = replay_settings(args.name)
-    running = flink_jobs.jobs_by_name(settings, settings.job_name)
-    for job_id in running:
-        flink_jobs.cancel(settings, job_id)
-    stack.say(f"cancelled {len(running)} job(s) named {settings.job_name}")
+    stack.say(f"cancelled {flink_jobs.cancel_all(settings)} job(s) named {settings.job_name}")
     return 0

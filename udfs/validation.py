@@ -17,13 +17,14 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
+
+from udfs.envelopes import utc_iso
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 SCHEMA_NAMES = (
@@ -337,12 +338,6 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def utc_now_iso() -> str:
-    """The current time as ISO-8601 UTC with milliseconds and a Z."""
-    now = datetime.now(tz=UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
 def make_dlq_record(
     error: str,
     error_type: str,
@@ -359,7 +354,7 @@ def make_dlq_record(
         "error": error,
         "error_type": error_type,
         "source": {"topic": topic, "partition": partition, "offset": offset, "timestamp_ms": timestamp_ms},
-        "failed_at": failed_at or utc_now_iso(),
+        "failed_at": failed_at or utc_iso(),
         "raw_base64": base64.b64encode(raw).decode("ascii"),
         "key_base64": base64.b64encode(key).decode("ascii") if key is not None else None,
     }

@@ -228,13 +228,17 @@ def test_the_job_run_is_recorded_as_lineage(coaching):
 
 def test_a_replay_runs_history_through_the_challenger_without_touching_live_topics(coaching):
     settings, _ = coaching
+    produce(settings, [turn("conv-replay", 0, "customer", "I want my money back for this order")])
+    live = read_until(
+        settings, "coaching.audit", lambda rs: any(r["event_id"] == "conv-replay-000" for r in rs), read_committed=True
+    )
     replay = settings.with_overrides(replay_name="it-v2", intent_model="intent@2")
     job_id = start_replay(replay)
     try:
         replayed = read_until(
             settings,
             replay.output_topic("coaching.audit"),
-            lambda rs: any(r["event_id"] == "conv-known-000" and r["record_type"] == "turn" for r in rs),
+            lambda rs: any(r["event_id"] == "conv-replay-000" and r["record_type"] == "turn" for r in rs),
             timeout=120,
             read_committed=True,
         )
@@ -243,11 +247,8 @@ def test_a_replay_runs_history_through_the_challenger_without_touching_live_topi
     lineage = (settings.run_dir / "lineage" / "events.jsonl").read_text().splitlines()
     started = [json.loads(e) for e in lineage if json.loads(e)["run"]["runId"] == str(uuid.UUID(hex=job_id))]
     assert {d["name"] for d in started[0]["outputs"]} >= {"replay.it-v2.coaching.audit"}
-    turn_record = next(r for r in replayed if r["event_id"] == "conv-known-000" and r["record_type"] == "turn")
+    turn_record = next(r for r in replayed if r["event_id"] == "conv-replay-000" and r["record_type"] == "turn")
     assert turn_record["model_versions"]["intent"] == "2"
-    live = read_until(
-        settings, "coaching.audit", lambda rs: any(r["event_id"] == "conv-known-000" for r in rs), read_committed=True
-    )
     result = compare_audits(live, replayed)
     assert result["turns_compared"] >= 1 and result["model_versions_live"] != result["model_versions_replay"]
 
