@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from cuecard.settings import load_settings
 from udfs.scoring import ModelError, TurnScorer
+from udfs.settings import load_settings
 
 SPEAKERS = ("customer", "agent", "system")
 CHANNELS = ("chat", "email", "voice")

@@ -1,8 +1,9 @@
-"""Thin Flink wrappers around the pure per-record functions in `udfs/`.
+"""The coaching job's one Python operator: Flink state I/O around `udfs.stages.CoachingCore`, and emission.
 
-Each operator opens its resources (validators, ONNX sessions, the response library) in `open()`,
-keeps only masked data in state, and turns the pure functions' results into keyed output rows.
-Side outputs carry what is not a live suggestion: the DLQ, alerts and audit records.
+`CoachTurns` is keyed by conversation. Turns and feedback arrive on the keyed side; customer context,
+agent state and policies on the broadcast side. Every input yields at most one output row, carrying
+its suggestions, alerts, audit and DLQ records as arrays: the Java side fans them out to the topics
+(`jobs.kafka_io.fan_out`), because each Python-to-Java emission costs more than the work behind it.
 """
 
 from __future__ import annotations
@@ -10,37 +11,31 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import time
 from typing import Any
 
 from pyflink.common import Row, Types
 from pyflink.common.time import Time
-from pyflink.datastream import KeyedCoProcessFunction, OutputTag, ProcessFunction, RuntimeContext
+from pyflink.datastream import RuntimeContext
 from pyflink.datastream.functions import KeyedBroadcastProcessFunction
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
-from cuecard.settings import Settings
+from udfs.settings import Settings
+
+OUTPUT_FIELDS = ("suggestions", "alerts", "audit", "dlq")
+COUNTERS = ("turns", "suggestions_shown", "suggestions_blocked", "alerts", "degraded", "feedback", "failed", "dlq")
 
 
-# Type infos, tags and descriptors are built on demand: module-level ones that touched the JVM
-# cannot be pickled into the job (see shared/architecture.md).
-def row_type() -> Any:
-    """Every output row: message key and JSON value."""
-    return Types.ROW_NAMED(["k", "v"], [Types.STRING(), Types.STRING()])
-
-
-def envelope_type() -> Any:
-    """Between Python operators: a pickled dict."""
-    return Types.PICKLED_BYTE_ARRAY()
-
-
-def tag(name: str) -> OutputTag:
-    """Side outputs by name: dlq/audit/alerts carry rows; customer/reference/feedback carry envelopes."""
-    return OutputTag(name, row_type() if name in ("dlq", "audit", "alerts") else envelope_type())
+# Type infos and descriptors are built on demand: module-level ones that touched the JVM cannot be
+# pickled into the job (see shared/architecture.md).
+def output_type() -> Any:
+    """One row per input: message key, then one array of JSON strings per output topic."""
+    return Types.ROW_NAMED(
+        ["k", *OUTPUT_FIELDS], [Types.STRING(), *(Types.BASIC_ARRAY(Types.STRING()) for _ in OUTPUT_FIELDS)]
+    )
 
 
 def reference_descriptor() -> MapStateDescriptor:
-    """Broadcast state: agent states by `agent:<id>` and the active policy under `policy`."""
+    """Broadcast state: `customer:<id>`, `agent:<id>` and the active `policy`, masked."""
     return MapStateDescriptor("reference", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 
 
@@ -50,26 +45,21 @@ def _ttl(minutes: int) -> StateTtlConfig:
 
 
 def import_runtime_modules() -> None:
-    """Import what the operators use, once per TaskManager process and one operator at a time.
+    """Import what the operator uses once per TaskManager process, one thread at a time.
 
-    In thread mode every Python operator runs in its own JVM thread of one embedded interpreter; two
-    operators importing C extensions at the same moment (jsonschema's dependencies in one,
-    onnxruntime in another) deadlocked on the import lock. Serialising the first imports avoids it.
+    In thread mode every Python operator runs in a JVM thread of one embedded interpreter; two of
+    them importing C extensions at the same moment (a replay beside the live job) deadlocked on the
+    import lock. Serialising the first imports avoids it.
     """
     lock = sys.__dict__.setdefault("_cuecard_import_lock", threading.Lock())
     with lock:
         import onnxruntime  # noqa: F401
         import tokenizers  # noqa: F401
 
-        import udfs.envelopes  # noqa: F401
-        import udfs.turn_processing  # noqa: F401
+        import udfs.stages  # noqa: F401
         from udfs.validation import load_validators
 
         load_validators()
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _epoch_millis(instant: Any) -> int:
@@ -81,136 +71,62 @@ def _epoch_millis(instant: Any) -> int:
     return int(instant.timestamp() * 1000)
 
 
-class ValidateAndMask(ProcessFunction):
-    """Decode and validate every input record; invalid ones go to the DLQ, valid text is masked at once."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.max_event_bytes = settings.max_event_bytes
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        """Compile the schema validators once."""
-        import_runtime_modules()
-        from udfs.envelopes import route_input
-
-        self.route = route_input
-
-    def process_element(self, value: Row, ctx: ProcessFunction.Context) -> Any:
-        """Route one raw Kafka record."""
-        timestamp_ms = _epoch_millis(value["ts"])
-        routed = self.route(
-            raw=bytes(value["v"]) if value["v"] is not None else b"",
-            key=bytes(value["k"]) if value["k"] is not None else None,
-            topic=value["topic"],
-            partition=value["partition"],
-            offset=value["offset"],
-            timestamp_ms=timestamp_ms,
-            max_bytes=self.max_event_bytes,
-        )
-        if routed.kind == "dlq":
-            yield tag("dlq"), Row(routed.key, _json(routed.payload))
-        elif routed.kind == "turn":
-            yield routed.payload
-        else:
-            yield tag(routed.kind), routed.payload
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-class JoinCustomer(KeyedCoProcessFunction):
-    """Keyed by customer: each turn takes the latest customer context seen (as of processing time)."""
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        """Create the per-customer context state."""
-        import_runtime_modules()
-        self.customer = runtime_context.get_state(ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY()))
-
-    def process_element1(self, value: dict, ctx: KeyedCoProcessFunction.Context) -> Any:
-        """A turn: attach the context, or flag it missing."""
-        value["customer"] = self.customer.value()
-        value["stamps"]["joined"] = time.time()
-        yield value
-
-    def process_element2(self, value: dict, ctx: KeyedCoProcessFunction.Context) -> Any:
-        """A customer context update (already masked)."""
-        self.customer.update(value["record"])
-        return iter(())
-
-
-class Coach(KeyedBroadcastProcessFunction):
-    """Keyed by conversation: scores the turn, applies the active policy and emits coaching."""
+class CoachTurns(KeyedBroadcastProcessFunction):
+    """Keyed by conversation: ingest, join, coach (all in `CoachingCore`); state with a TTL."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        """Load the scorers and the response library; create conversation state with a TTL."""
+        """Open the models and the response library; create conversation state with a TTL."""
         import_runtime_modules()
-        from udfs.turn_processing import TurnProcessor
+        from udfs.envelopes import RawRecord
+        from udfs.stages import CoachingCore, ConversationStore
 
-        self.processor = TurnProcessor.load(self.settings)
+        self.raw_record = RawRecord
+        self.core = CoachingCore.load(self.settings)
         conversation = ValueStateDescriptor("conversation", Types.PICKLED_BYTE_ARRAY())
         conversation.enable_time_to_live(_ttl(self.settings.conversation_ttl_minutes))
-        self.conversation = runtime_context.get_state(conversation)
         shown = MapStateDescriptor("shown_suggestions", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
         shown.enable_time_to_live(_ttl(self.settings.conversation_ttl_minutes))
-        self.shown = runtime_context.get_map_state(shown)
+        self.store = ConversationStore(runtime_context.get_state(conversation), runtime_context.get_map_state(shown))
         metrics = runtime_context.get_metrics_group()
-        self.counters = {
-            name: metrics.counter(name)
-            for name in (
-                "turns",
-                "suggestions_shown",
-                "suggestions_blocked",
-                "alerts",
-                "degraded",
-                "feedback",
-                "failed",
+        self.counters = {name: metrics.counter(name) for name in COUNTERS}
+
+    def _raw(self, row: Row) -> Any:
+        return self.raw_record(
+            topic=row["topic"],
+            partition=row["partition"],
+            offset=row["offset"],
+            timestamp_ms=_epoch_millis(row["ts"]),
+            key=bytes(row["k"]) if row["k"] is not None else None,
+            value=bytes(row["v"]) if row["v"] is not None else b"",
+        )
+
+    def _emit(self, outcome: Any) -> Any:
+        for name, count in outcome.counts.items():
+            counter = self.counters.get(name)
+            if counter is not None and count:
+                counter.inc(count)
+        if outcome.suggestions or outcome.alerts or outcome.audit or outcome.dlq:
+            yield Row(
+                outcome.key,
+                [_dumps(s) for s in outcome.suggestions],
+                [_dumps(a) for a in outcome.alerts],
+                [_dumps(a) for a in outcome.audit],
+                [_dumps(d) for d in outcome.dlq],
             )
-        }
 
-    def process_element(self, value: dict, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext) -> Any:
-        """A masked turn (with its customer context) or an agent feedback record."""
-        key = value["conversation_id"]
-        try:
-            outcome = self._process(value, ctx)
-        except Exception as err:  # noqa: BLE001 - park the record in the DLQ rather than restart forever
-            from udfs.envelopes import processing_failure
-
-            self.counters["failed"].inc()
-            yield tag("dlq"), Row(key, _json(processing_failure(value, err, "coach")))
-            return
-        key = value["conversation_id"]
-        for suggestion in outcome.suggestions:
-            yield Row(key, _json(suggestion))
-        for alert in outcome.alerts:
-            yield tag("alerts"), Row(key, _json(alert))
-        for record in outcome.audit:
-            yield tag("audit"), Row(key, _json(record))
-
-    def _process(self, value: dict, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext) -> Any:
+    def process_element(self, value: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext) -> Any:
+        """A turn or a feedback record of this conversation."""
         reference = ctx.get_broadcast_state(reference_descriptor())
-        if value["type"] == "feedback":
-            self.counters["feedback"].inc()
-            return self.processor.feedback(value, self.shown.get(value["record"]["suggestion_id"]))
-        agent = reference.get(f"agent:{value['record']['agent_id']}")
-        outcome = self.processor.turn(value, self.conversation.value(), agent, reference.get("policy"))
-        # State changes only after the turn was fully processed, so a failure leaves it untouched.
-        self.conversation.update(outcome.state)
-        for suggestion_id, summary in outcome.shown_index.items():
-            self.shown.put(suggestion_id, summary)
-        self.counters["turns"].inc()
-        self.counters["suggestions_shown"].inc(len(outcome.suggestions))
-        self.counters["suggestions_blocked"].inc(outcome.blocked)
-        self.counters["alerts"].inc(len(outcome.alerts))
-        self.counters["degraded"].inc(1 if outcome.degraded else 0)
-        return outcome
+        yield from self._emit(self.core.on_keyed(self._raw(value), self.store, reference))
 
-    def process_broadcast_element(self, value: dict, ctx: KeyedBroadcastProcessFunction.Context) -> Any:
-        """An agent state or policy update: applies from the next turn on."""
-        from udfs.envelopes import newer_policy
-
+    def process_broadcast_element(self, value: Row, ctx: KeyedBroadcastProcessFunction.Context) -> Any:
+        """Customer context, agent state or a policy: applies from the next turn on."""
         reference = ctx.get_broadcast_state(reference_descriptor())
-        record = value["record"]
-        if value["type"] == "agent":
-            reference.put(f"agent:{record['agent_id']}", record)
-        elif newer_policy(reference.get("policy"), record):
-            reference.put("policy", record)
-        return iter(())
+        yield from self._emit(self.core.on_reference(self._raw(value), reference))

@@ -1,33 +1,30 @@
-"""The coaching pipeline, defined once: `build_pipeline(inputs, settings) -> Outputs`.
+"""The coaching pipeline, defined once: `build_pipeline(keyed, reference, settings) -> coached rows`.
 
 Sources and sinks are injected, so the live job (Kafka in, Kafka out), replay and the tests
-(`from_collection` in, `execute_and_collect` out) run exactly the same operators:
+(`from_collection` in, collected out) run exactly the same operator:
 
-    raw records ─ validate-and-mask ─┬─ dlq
-                                     ├─ turns ── key by customer ─ join-customer ─┐
-                                     ├─ customer context ─ key by customer ───────┘
-                                     ├─ feedback ────────────────────────────────┐│
-                                     └─ agent state, policies ─ broadcast ─┐      ▼▼
-                                                                          coach (key by conversation)
-                                                                   suggestions │ alerts │ audit
+    turns, feedback (keyed by conversation, on the Java side) ──────────────┐
+    customer context, agent state, policies ── broadcast ──────────────────►┴─ coach ─► rows
+                                                                   (k, suggestions[], alerts[], audit[], dlq[])
 
-Agent state travels with the policies as broadcast state rather than through a third keyed join:
-agents are a bounded, small set, and every Python key-by costs a Python operator per record.
+The keyed input carries rows of (conversation key, raw row): the key is computed by the source
+query (`jobs.kafka_io.KEYED_QUERY`), so no Python key selector runs; each one would be a Python
+operator of its own, costing a Java-Python round trip per record.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pyflink.common import Types
-from pyflink.datastream import DataStream
+from pyflink.datastream import DataStream, KeyedStream
+from pyflink.java_gateway import get_gateway
 
-from cuecard.settings import Settings
-from jobs.operators import Coach, JoinCustomer, ValidateAndMask, envelope_type, reference_descriptor, row_type, tag
+from jobs.operators import CoachTurns, output_type, reference_descriptor
+from udfs.settings import Settings
 
 
-def input_type_info() -> Any:
+def raw_type() -> Any:
     """The row every source provides: Kafka provenance plus raw key and value bytes."""
     return Types.ROW_NAMED(
         ["topic", "partition", "offset", "ts", "k", "v"],
@@ -42,50 +39,27 @@ def input_type_info() -> Any:
     )
 
 
-@dataclass(frozen=True)
-class Outputs:
-    """The pipeline's output streams, one per sink topic; each carries rows of (key, JSON value)."""
-
-    suggestions: DataStream
-    alerts: DataStream
-    audit: DataStream
-    dlq: DataStream
+def keyed_type() -> Any:
+    """The keyed input: the conversation key, then the raw row."""
+    return Types.ROW_NAMED(["route_key", "raw"], [Types.STRING(), raw_type()])
 
 
-def _customer_key(envelope: dict) -> str:
-    return str(envelope["customer_id"])
-
-
-def _conversation_key(envelope: dict) -> str:
-    return str(envelope["conversation_id"])
-
-
-def build_pipeline(inputs: DataStream, settings: Settings) -> Outputs:
-    """Wire the operators between the injected input stream and the outputs."""
-    routed = (
-        inputs.process(ValidateAndMask(settings), output_type=envelope_type())
-        .name("validate-and-mask")
-        .uid("validate-and-mask")
+def keyed_by_first_field(stream: DataStream) -> KeyedStream:
+    """Key a stream of (key, value) rows on the Java side, as PyFlink's own key_by does after its map."""
+    gateway = get_gateway()
+    j_keyed = stream._j_data_stream.keyBy(  # noqa: SLF001 - PyFlink offers no public Java-side key_by
+        gateway.jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
+        Types.ROW([Types.STRING()]).get_java_type_info(),
     )
-    customers = routed.get_side_output(tag("customer")).key_by(_customer_key, key_type=Types.STRING())
-    joined = (
-        routed.key_by(_customer_key, key_type=Types.STRING())
-        .connect(customers)
-        .process(JoinCustomer(), output_type=envelope_type())
-        .name("join-customer")
-        .uid("join-customer")
-    )
-    coached = (
-        joined.union(routed.get_side_output(tag("feedback")))
-        .key_by(_conversation_key, key_type=Types.STRING())
-        .connect(routed.get_side_output(tag("reference")).broadcast(reference_descriptor()))
-        .process(Coach(settings), output_type=row_type())
+    return KeyedStream(j_keyed, raw_type(), stream)
+
+
+def build_pipeline(keyed: DataStream, reference: DataStream, settings: Settings) -> DataStream:
+    """Wire the coaching operator between the injected inputs and its output rows."""
+    return (
+        keyed_by_first_field(keyed)
+        .connect(reference.broadcast(reference_descriptor()))
+        .process(CoachTurns(settings), output_type=output_type())
         .name("coach")
         .uid("coach")
-    )
-    return Outputs(
-        suggestions=coached,
-        alerts=coached.get_side_output(tag("alerts")),
-        audit=coached.get_side_output(tag("audit")),
-        dlq=routed.get_side_output(tag("dlq")).union(coached.get_side_output(tag("dlq"))),
     )

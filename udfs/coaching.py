@@ -313,6 +313,7 @@ def coach_turn(
     state: ConversationState | None,
     policy: Policy | Mapping[str, Any] | None,
     scores: ScoresLike,
+    *,
     ranked: Sequence[RankedLike] | None,
     degraded: bool,
     library: LibraryLike,
@@ -529,15 +530,3 @@ def _closing_check(work: _Turn) -> None:
                 f"({intent.replace('_', ' ')}).",
                 [f"policy.required_disclosure:{intent}:{disclosure_id}"],
             )
-
-
-def shown_summary(suggestion: Suggestion) -> dict[str, Any]:
-    """What the job keeps per shown suggestion so later feedback can be joined to it (no text)."""
-    return {
-        "suggestion_id": suggestion.suggestion_id,
-        "event_id": suggestion.event_id,
-        "kind": suggestion.kind,
-        "template_id": suggestion.template_id,
-        "model_versions": dict(suggestion.model_versions),
-        "policy_version": suggestion.policy_version,
-    }

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,24 @@ def load_policy_file(version: int = 1) -> dict[str, Any]:
     return policy
 
 
+def newer_policy(current: Mapping[str, Any] | None, candidate: Mapping[str, Any]) -> bool:
+    """Whether a policy update replaces the active one: a higher (effective_at, version) wins.
+
+    Updates can arrive twice after a restart or out of order across partitions; comparing versions
+    keeps the active policy monotonic instead of last-writer-wins.
+    """
+    if current is None:
+        return True
+    return (str(candidate.get("effective_at", "")), _version_key(candidate.get("version"))) > (
+        str(current.get("effective_at", "")),
+        _version_key(current.get("version")),
+    )
+
+
+def _version_key(version: Any) -> tuple[int | str, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in str(version or "").split("."))
+
+
 _POLICY_CACHE: dict[tuple[str, str, str], Policy] = {}
 _POLICY_CACHE_MAX = 16
 
@@ -189,6 +207,10 @@ class Suggestion:
     model_versions: Mapping[str, str]
     policy_id: str | None
     policy_version: str | None
+
+    def as_shadow(self) -> Suggestion:
+        """The same card as the challenger's: audited with status `shadow`, never published."""
+        return replace(self, status="shadow")
 
     def to_dict(self, created_at: str, latency_ms: Mapping[str, float] | None = None) -> dict[str, Any]:
         """The suggestion.v1 JSON object."""

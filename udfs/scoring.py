@@ -13,13 +13,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from udfs.responses import CHANNELS, KINDS, ResponseLibrary
+
+if TYPE_CHECKING:
+    from udfs.settings import Settings
 
 # The contract's intent labels (contracts.md), in contract order.
 INTENT_LABELS = (
@@ -647,6 +650,15 @@ class TurnScorer:
         else:
             ranker = _DisabledRanker()
         return cls(fast, BudgetedRanker(ranker, library, budgets_ms), versions)
+
+    @classmethod
+    def open(cls, settings: Settings, library: ResponseLibrary) -> TurnScorer:
+        """The scorer the settings ask for: the registry's champions, an intent override, deep tier on or off."""
+        registries = default_registries(settings.models_dir)
+        refs = ScorerRefs.from_registry(registries)
+        if settings.intent_model:
+            refs = replace(refs, intent=settings.intent_model)
+        return cls.load(settings.models_dir, settings.budgets, refs, library, registries, deep=settings.deep_tier)
 
     def score(self, text: str, speaker: str, channel: str, k: int = 3, shadow: bool = True) -> TurnScores:
         """Score one turn; never raises for model failures inside the deep tier."""

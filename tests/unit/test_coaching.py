@@ -2,7 +2,8 @@ import hashlib
 
 import pytest
 
-from udfs.coaching import JoinedContext, coach_turn, shown_summary
+from udfs.coaching import JoinedContext, coach_turn
+from udfs.outputs import remembered
 from udfs.records import Policy, load_policy_file, suggestion_id
 from udfs.responses import ResponseLibrary
 from udfs.scoring import FastScores, RankedResponse
@@ -137,7 +138,18 @@ def fast(intent="refund_request", confidence=0.9, sentiment=0.0, escalation=0.1,
 
 
 def coach(t, s, state=None, policy=V1, ranked=None, degraded=False, context=CONTEXT, pii_types=()):
-    return coach_turn(t, context, state, policy, s, ranked, degraded, LIBRARY, MODELS, pii_types)
+    return coach_turn(
+        t,
+        context,
+        state,
+        policy,
+        s,
+        ranked=ranked,
+        degraded=degraded,
+        library=LIBRARY,
+        model_versions=MODELS,
+        pii_types=pii_types,
+    )
 
 
 def by_template(result) -> dict:
@@ -343,7 +355,15 @@ def test_ids_are_deterministic_and_documented() -> None:
         == suggestion_id("c1", "c1-000", "reply", "refund.timeline.chat", V1["version"], versions)
     )
     other_model = coach_turn(
-        turn(0, "customer", "refund"), CONTEXT, None, V1, fast(), None, False, LIBRARY, {"intent": "intent@2"}
+        turn(0, "customer", "refund"),
+        CONTEXT,
+        None,
+        V1,
+        fast(),
+        ranked=None,
+        degraded=False,
+        library=LIBRARY,
+        model_versions={"intent": "intent@2"},
     )
     assert by_template(other_model)["refund.timeline.chat"].suggestion_id != shown.suggestion_id
 
@@ -368,10 +388,10 @@ def test_outputs_conform_to_their_schemas() -> None:
         assert validate(name, record) is None, record
 
 
-def test_shown_summary_keeps_what_feedback_needs_and_no_text() -> None:
+def test_remembered_summary_keeps_what_feedback_needs_and_no_text() -> None:
     result = coach(turn(0, "customer", "refund"), fast())
     shown = [s for s in result.shown if s.kind == "reply"][0]
-    summary = shown_summary(shown)
+    summary = remembered(shown)
     assert summary["suggestion_id"] == shown.suggestion_id
     assert summary["template_id"] == "refund.timeline.chat"
     assert summary["model_versions"]["intent"] == "intent@1"

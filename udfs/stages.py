@@ -1,0 +1,322 @@
+"""The coaching core: the three per-turn stages and the two entry points every runner calls.
+
+    ingest(raw) -> Envelope | Rejected       validate the schema, mask PII before anything keeps it
+    join(turn, reference) -> JoinedTurn      customer context, agent state, active policy, as of now
+    coach(joined, state) -> Outcome          score, coach under the policy, build every output record
+
+`on_keyed` (turns and feedback, keyed by conversation) and `on_reference` (customer context, agent
+state and policies, broadcast) drive the stages over injected state: the Flink operator passes its
+keyed and broadcast state, the local runner (`udfs.runner`) passes dicts. Neither runner holds any
+logic of its own, so what the tests and `cuecard score` see is what the job does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from udfs import validation
+from udfs.coaching import JoinedContext, coach_turn
+from udfs.conversation import ConversationState
+from udfs.envelopes import Envelope, JoinedTurn, Outcome, RawRecord, Rejected, Source, sha256_hex, utc_iso
+from udfs.outputs import audited, audited_feedback, audited_turn, published, published_alert, remembered
+from udfs.pii import mask_pii
+from udfs.records import Suggestion, newer_policy
+from udfs.responses import ResponseLibrary
+from udfs.scoring import DeepResult, FastScores, TurnScorer, TurnScores
+from udfs.settings import Settings
+from udfs.validation import decode_and_validate, make_dlq_record
+
+# Names have no pattern the masker can rely on, so they are replaced whole at ingest.
+NAME_FIELDS = {"customer.context": ("name", "display_name")}
+# Free-text fields that may carry PII, per input topic; everything else is ids, enums and numbers.
+TEXT_FIELDS = {
+    "conversation.events": ("text",),
+    "customer.context": ("notes", "address", "email", "phone"),
+    "agent.state": ("notes",),
+    "agent.feedback": ("edited_text", "comment"),
+}
+KINDS = {
+    "conversation.events": ("turn", "conversation_id"),
+    "agent.feedback": ("feedback", "conversation_id"),
+    "customer.context": ("customer", "customer_id"),
+    "agent.state": ("agent", "agent_id"),
+    "coaching.policies": ("policy", "policy_id"),
+}
+# When the fast tier itself fails the turn is still coached (alerts, disclosures) on neutral scores.
+NEUTRAL_SCORES = FastScores("other", 0.0, 0.0, 0.0, 0.0)
+POLICY_KEY = "policy"
+
+
+class ValueLike(Protocol):
+    """One value of keyed state (Flink's ValueState, or the local runner's cell)."""
+
+    def value(self) -> Any:
+        """The current value, or None."""
+
+    def update(self, value: Any) -> None:
+        """Replace the value."""
+
+
+class MapLike(Protocol):
+    """A map of keyed or broadcast state (Flink's MapState / BroadcastState, or a dict wrapper)."""
+
+    def get(self, key: str) -> Any:
+        """The value under `key`, or None."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Store `value` under `key`."""
+
+
+class ReferenceView(Protocol):
+    """Read-only broadcast state, as the keyed side sees it."""
+
+    def get(self, key: str) -> Any:
+        """The value under `key`, or None."""
+
+
+@dataclass(frozen=True)
+class ConversationStore:
+    """The keyed state of one conversation: its coaching state and the suggestions it was shown."""
+
+    conversation: ValueLike
+    shown: MapLike
+
+
+@dataclass(frozen=True)
+class Coached:
+    """The coach stage's result: the outputs, the conversation's new state and the shown index."""
+
+    outcome: Outcome
+    state: ConversationState
+    shown: Mapping[str, Mapping[str, Any]]
+
+
+def mask_fields(topic: str, record: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Mask every free-text field of a validated record; returns the masked copy and the PII types found.
+
+    Nested `metadata` string values are masked too, since producers put arbitrary text there.
+    """
+    masked = dict(record)
+    found: set[str] = set()
+    for name in NAME_FIELDS.get(topic, ()):
+        if masked.get(name):
+            masked[name] = "[NAME]"
+            found.add("NAME")
+    for name in TEXT_FIELDS.get(topic, ()):
+        value = masked.get(name)
+        if isinstance(value, str) and value:
+            result = mask_pii(value)
+            masked[name] = result.masked_text
+            found.update(result.pii_types)
+    metadata = masked.get("metadata")
+    if isinstance(metadata, dict):
+        clean = {}
+        for key, value in metadata.items():
+            if isinstance(value, str):
+                result = mask_pii(value)
+                clean[key] = result.masked_text
+                found.update(result.pii_types)
+            else:
+                clean[key] = value
+        masked["metadata"] = clean
+    return masked, tuple(sorted(found))
+
+
+def ingest(raw: RawRecord, *, max_bytes: int) -> Envelope | Rejected:
+    """Validate one raw record and mask its text; never raises (a failure becomes a DLQ record)."""
+    received = time.time()
+    result = decode_and_validate(
+        raw.value, raw.topic, raw.partition, raw.offset, raw.timestamp_ms, max_bytes, key=raw.key
+    )
+    if isinstance(result, validation.Rejected):
+        return Rejected(raw.key.decode("utf-8", "replace") if raw.key is not None else None, result.dlq_record)
+    kind, key_field = KINDS[raw.topic]
+    record, pii_types = mask_fields(raw.topic, result.record)
+    return Envelope(
+        kind=kind,  # type: ignore[arg-type]
+        key=str(record[key_field]),
+        record=record,
+        pii_types=pii_types,
+        input_sha256=sha256_hex(raw.value),
+        source=Source(raw.topic, raw.partition, raw.offset),
+        produced_at=raw.timestamp_ms / 1000.0,
+        received_at=received,
+        validated_at=time.time(),
+    )
+
+
+def join(turn: Envelope, reference: ReferenceView) -> JoinedTurn:
+    """The turn with the latest customer context, agent state and policy in reference data."""
+    record = turn.record
+    return JoinedTurn(
+        turn=turn,
+        customer=reference.get(f"customer:{record['customer_id']}"),
+        agent=reference.get(f"agent:{record['agent_id']}"),
+        policy=reference.get(POLICY_KEY),
+        joined_at=time.time(),
+    )
+
+
+def _ms(start: float, end: float) -> float:
+    return round(max(0.0, end - start) * 1000.0, 3)
+
+
+class CoachingCore:
+    """The models and the response library, opened once; the stages that need them are its methods."""
+
+    def __init__(self, scorer: TurnScorer, library: ResponseLibrary, *, max_event_bytes: int) -> None:
+        self.scorer = scorer
+        self.library = library
+        self.max_event_bytes = max_event_bytes
+
+    @classmethod
+    def load(cls, settings: Settings) -> CoachingCore:
+        """Open the models (hash-checked against the registry) and the response library."""
+        library = ResponseLibrary.load()
+        scorer = TurnScorer.open(settings, library)
+        return cls(scorer, library, max_event_bytes=settings.max_event_bytes)
+
+    def _score(self, record: Mapping[str, Any]) -> TurnScores:
+        try:
+            return self.scorer.score(record["text"], record["speaker"], record["channel"])
+        except Exception as err:  # noqa: BLE001 - a failing model degrades the turn, never stops the job
+            failed = DeepResult((), True, f"fast tier error: {type(err).__name__}: {err}"[:300], 0.0)
+            return TurnScores(NEUTRAL_SCORES, None, failed, 0.0)
+
+    def coach(self, joined: JoinedTurn, state: ConversationState | None) -> Coached:
+        """Score and coach one joined turn: every output record, the new state and what was shown."""
+        started = time.time()
+        turn, record = joined.turn, joined.turn.record
+        scored = self._score(record)
+        scored_at = time.time()
+        context = JoinedContext(joined.customer, joined.agent, joined.context_missing)
+        result = coach_turn(
+            record,
+            context,
+            state,
+            joined.policy,
+            scored.fast,
+            ranked=None if scored.deep.degraded else scored.deep.responses,
+            degraded=scored.deep.degraded,
+            library=self.library,
+            model_versions=self.scorer.model_versions,
+            pii_types=turn.pii_types,
+        )
+        shadow = self._shadow(joined, context, state, scored)
+        coached_at = time.time()
+        latency = {
+            "queue": _ms(turn.produced_at, turn.received_at),
+            "validate_mask": _ms(turn.received_at, turn.validated_at),
+            "join": _ms(turn.validated_at, joined.joined_at),
+            "to_coach": _ms(joined.joined_at, started),
+            "score_fast": round(scored.fast_ms, 3),
+            "rank_deep": round(scored.deep.latency_ms, 3),
+            "coach": _ms(scored_at, coached_at),
+            "total": _ms(turn.produced_at, coached_at),
+        }
+        created_at = utc_iso(coached_at)
+        hashes = joined.input_hashes()
+        audit = [
+            audited_turn(
+                joined,
+                scores=scored.fast.as_dict(),
+                model_versions=self.scorer.model_versions,
+                degraded_reason=scored.deep.reason,
+                created_at=created_at,
+            )
+        ]
+        audit.extend(
+            audited(s, joined, created_at=created_at, latency_ms=latency, input_hashes=hashes)
+            for s in (*result.suggestions, *shadow)
+        )
+        shown = result.shown
+        outcome = Outcome(
+            key=joined.turn.key,
+            suggestions=tuple(published(s, created_at, latency) for s in shown),
+            alerts=tuple(published_alert(a, created_at) for a in result.alerts),
+            audit=tuple(audit),
+            counts={
+                "turns": 1,
+                "suggestions_shown": len(shown),
+                "suggestions_blocked": sum(1 for s in result.suggestions if s.status == "blocked"),
+                "alerts": len(result.alerts),
+                "degraded": int(scored.deep.degraded),
+            },
+        )
+        return Coached(outcome, result.new_state, {s.suggestion_id: remembered(s) for s in shown})
+
+    def _shadow(
+        self, joined: JoinedTurn, context: JoinedContext, state: ConversationState | None, scored: TurnScores
+    ) -> list[Suggestion]:
+        """What the challenger would have shown: audited with status `shadow`, never published."""
+        if scored.shadow is None:
+            return []
+        result = coach_turn(
+            joined.turn.record,
+            context,
+            state,
+            joined.policy,
+            scored.shadow,
+            ranked=None,
+            degraded=True,
+            library=self.library,
+            model_versions={**self.scorer.model_versions, **self.scorer.fast.shadow_versions},
+            pii_types=joined.turn.pii_types,
+        )
+        return [s.as_shadow() for s in result.shown]
+
+    def on_keyed(self, raw: RawRecord, store: ConversationStore, reference: ReferenceView) -> Outcome:
+        """A turn or a feedback record: ingest, join, coach; state changes only if it all succeeded."""
+        envelope = ingest(raw, max_bytes=self.max_event_bytes)
+        if isinstance(envelope, Rejected):
+            return Outcome(key=envelope.key, dlq=(envelope.dlq_record,), counts={"dlq": 1})
+        try:
+            if envelope.kind == "feedback":
+                shown = store.shown.get(envelope.record["suggestion_id"])
+                return Outcome(
+                    key=envelope.key, audit=(audited_feedback(envelope, shown, utc_iso()),), counts={"feedback": 1}
+                )
+            saved = store.conversation.value()
+            coached = self.coach(join(envelope, reference), ConversationState.from_dict(saved) if saved else None)
+        except Exception as err:  # noqa: BLE001 - park the record in the DLQ rather than restart forever
+            return Outcome(key=envelope.key, dlq=(processing_failure(envelope, err),), counts={"failed": 1})
+        store.conversation.update(coached.state.to_dict())
+        for suggestion_id, summary in coached.shown.items():
+            store.shown.put(suggestion_id, summary)
+        return coached.outcome
+
+    def on_reference(self, raw: RawRecord, reference: MapLike) -> Outcome:
+        """Customer context, agent state or a policy: applies from the next turn on."""
+        envelope = ingest(raw, max_bytes=self.max_event_bytes)
+        if isinstance(envelope, Rejected):
+            return Outcome(key=envelope.key, dlq=(envelope.dlq_record,), counts={"dlq": 1})
+        record = dict(envelope.record)
+        if envelope.kind == "policy":
+            if newer_policy(reference.get(POLICY_KEY), record):
+                reference.put(POLICY_KEY, record)
+        else:
+            reference.put(f"{envelope.kind}:{envelope.key}", record)
+        return Outcome(key=envelope.key, counts={envelope.kind: 1})
+
+
+def processing_failure(envelope: Envelope, error: BaseException) -> Mapping[str, Any]:
+    """A DLQ record for a valid input the coaching code failed on, so it is parked instead of retried.
+
+    Without this, an exception would fail the job, which would restart from the checkpoint and meet
+    the same record again, forever. The record kept is the masked one (the raw bytes must not come
+    back unmasked); the error names only the exception type.
+    """
+    return make_dlq_record(
+        f"coach failed: {type(error).__name__}",
+        "processing",
+        json.dumps(envelope.record, separators=(",", ":"), default=str).encode("utf-8"),
+        envelope.key.encode("utf-8"),
+        envelope.source.topic,
+        envelope.source.partition,
+        envelope.source.offset,
+        int(envelope.produced_at * 1000),
+    )
