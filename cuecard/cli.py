@@ -11,8 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from cuecard.settings import SettingsError
-from cuecard.stack import StackError
+from cuecard.processes import StackError
+from udfs.settings import SettingsError, reference
 
 COMMAND_MODULES = (
     "cuecard.stack_cmd",
@@ -25,12 +25,31 @@ COMMAND_MODULES = (
 )
 
 
+def env_help() -> str:
+    """The env var table of `cuecard --help`, generated from the settings' fields."""
+    rows = reference()
+    env_width = max(len(row.env) for row in rows)
+    default_width = max(len(row.default) for row in rows)
+    lines = ["settings (env vars; unset or empty means the default; a bad value stops with one line):"]
+    lines += [f"  {row.env:<{env_width}}  {row.default:<{default_width}}  {row.meaning}" for row in rows]
+    return "\n".join(lines)
+
+
+def env_markdown() -> str:
+    """The same table as markdown, for the README's Configuration section (a unit test compares them)."""
+    lines = ["| env var | default | what |", "| --- | --- | --- |"]
+    lines += [f"| `{row.env}` | `{row.default}` | {row.meaning} |" for row in reference()]
+    return "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every command group registered."""
     parser = argparse.ArgumentParser(
         prog="cuecard",
         description="Real-time coaching for contact-center agents on PyFlink and Kafka. "
-        "Settings come from CUECARD_* env vars; each command's --help names them.",
+        "Settings come from CUECARD_* env vars (listed below); each command's --help names those it uses.",
+        epilog=env_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

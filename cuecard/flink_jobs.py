@@ -10,8 +10,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from cuecard.settings import PROJECT_ROOT, Settings, settings_env
-from cuecard.stack import StackError, flink_env, flink_home, java_binary, say, start_taskmanager
+from cuecard.flink_cluster import flink_env, flink_home, start_taskmanager
+from cuecard.processes import StackError, java_binary, say
+from udfs.settings import PROJECT_ROOT, Settings, settings_env
 
 COACHING_SCRIPT = PROJECT_ROOT / "jobs" / "coaching_job.py"
 
@@ -94,8 +95,7 @@ def _lineage(settings: Settings, name: str, event_type: str, job_id: str) -> Non
 
     inputs, _ = coaching_job_datasets(settings.bootstrap_servers)
     outputs = [kafka_dataset(settings.bootstrap_servers, settings.output_topic(t)) for t in COACHING_OUTPUTS]
-    path = settings.run_dir / "lineage" / "events.jsonl"
-    emit_job_event(name, event_type, inputs, outputs, run_id=str(uuid.UUID(hex=job_id)), path=path)
+    emit_job_event(name, event_type, inputs, outputs, run_id=str(uuid.UUID(hex=job_id)), path=settings.lineage_file)
 
 
 def wait_running(settings: Settings, job_id: str, timeout: float = 90.0) -> None:

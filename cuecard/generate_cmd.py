@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from cuecard.settings import SettingsError
 from jobs.generator import GeneratorConfig, generate, to_line
+from udfs.settings import Settings, SettingsError, env_name, load_settings
 
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw} is not a whole number; set it to e.g. {default}") from None
+DEFAULTS = Settings()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,19 +24,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "policy v2 half-way, and malformed records.",
     )
     parser.add_argument(
-        "--seed", type=int, default=None, help="random seed; the same seed gives the same lines (env CUECARD_SEED, 7)"
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed; the same seed gives the same lines "
+        f"(env {env_name('generator_seed')}, default {DEFAULTS.generator_seed})",
     )
     parser.add_argument(
         "--conversations",
         type=int,
         default=None,
-        help="how many conversations (env CUECARD_CONVERSATIONS, default 50)",
+        help=f"how many conversations (env {env_name('generator_conversations')}, "
+        f"default {DEFAULTS.generator_conversations})",
     )
     parser.add_argument(
         "--malformed-every",
         type=int,
         default=None,
-        help="one malformed record after every N turns, 0 for none (env CUECARD_MALFORMED_EVERY, default 40)",
+        help="one malformed record after every N turns, 0 for none "
+        f"(env {env_name('generator_malformed_every')}, default {DEFAULTS.generator_malformed_every})",
     )
     parser.add_argument("--out", default="-", help="output file, or - for stdout (default -)")
     parser.set_defaults(func=run_generate)
@@ -53,15 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Handler of `cuecard generate`: returns the exit code."""
+    settings = load_settings()
     try:
         config = GeneratorConfig(
-            seed=args.seed if args.seed is not None else _env_int("CUECARD_SEED", 7),
-            conversations=args.conversations
-            if args.conversations is not None
-            else _env_int("CUECARD_CONVERSATIONS", 50),
-            malformed_every=args.malformed_every
-            if args.malformed_every is not None
-            else _env_int("CUECARD_MALFORMED_EVERY", 40),
+            seed=settings.generator_seed if args.seed is None else args.seed,
+            conversations=settings.generator_conversations if args.conversations is None else args.conversations,
+            malformed_every=settings.generator_malformed_every
+            if args.malformed_every is None
+            else args.malformed_every,
         )
     except ValueError as err:
         raise SettingsError(str(err)) from None

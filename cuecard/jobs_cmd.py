@@ -11,10 +11,9 @@ from typing import TextIO
 from kafka import KafkaConsumer
 
 from cuecard import flink_jobs, stack
-from cuecard.settings import Settings, load_settings
-from cuecard.topics import FeedRecord, feed, feed_record, live_consumer, messages, parse_feed_line
-
-LIVE_TOPICS = ("coaching.suggestions", "coaching.alerts")
+from cuecard.kafka_clients import FeedRecord, feed, feed_record, live_consumer, messages, parse_feed_line
+from udfs.settings import Settings, load_settings
+from udfs.topics import ALERTS, LIVE_TOPICS, names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -93,7 +92,7 @@ def _records(args: argparse.Namespace) -> Iterable[FeedRecord]:
 
 def format_live(topic: str, value: dict) -> str:
     """One readable line per suggestion or supervisor alert (text is already PII-masked by the job)."""
-    if topic == "coaching.alerts":
+    if topic == ALERTS.name:
         label, kind, detail = "alert", value.get("alert_type", ""), value.get("severity", "")
         text = value.get("message", "")
     else:
@@ -141,7 +140,7 @@ def _print_messages(consumer: KafkaConsumer, idle_timeout: float, max_messages: 
 
 
 def _watch(args: argparse.Namespace) -> int:
-    shown = _print_messages(live_consumer(load_settings(), LIVE_TOPICS), args.idle_timeout, args.max)
+    shown = _print_messages(live_consumer(load_settings(), names(LIVE_TOPICS)), args.idle_timeout, args.max)
     stack.say(f"{shown} records shown")
     return 0
 
@@ -153,12 +152,12 @@ def _run(args: argparse.Namespace) -> int:
     flink_jobs.wait_running(settings, job_id)
     stack.start_audit_writer(settings)
     # Position the reader before feeding so nothing the job writes is missed.
-    consumer = live_consumer(settings, LIVE_TOPICS)
+    consumer = live_consumer(settings, names(LIVE_TOPICS))
     _feed_with_progress(settings, sample_records(args.seed, args.conversations))
     shown = _print_messages(consumer, args.idle_timeout, None)
     stack.say(
         f"{shown} suggestions and alerts shown. The stack keeps running: web UI {settings.flink_rest_url}; "
-        f"audit tables in {settings.run_dir / 'audit' / 'delta'} (`cuecard audit query --list`); "
+        f"audit tables in {settings.audit_dir} (`cuecard audit query --list`); "
         "`cuecard watch` to follow; `make down` to stop."
     )
     return 0 if shown else 1

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cuecard import flink_jobs, stack
-from cuecard.settings import Settings, load_settings
-from cuecard.topics import consumer_from_start, messages
-
-OUTPUT_TOPICS = ("coaching.suggestions", "coaching.alerts", "coaching.audit", "coaching.dlq")
+from cuecard.kafka_clients import consumer_from_start, messages
+from udfs.settings import Settings, load_settings
+from udfs.topics import AUDIT, OUTPUT_TOPICS, names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +58,7 @@ def replay_settings(name: str, intent_model: str | None = None) -> Settings:
 
 def start_replay(settings: Settings) -> str:
     """Create the replay's output topics and submit it; returns the Flink job id."""
-    created = stack.create_topics(settings, [settings.output_topic(t) for t in OUTPUT_TOPICS])
+    created = stack.create_topics(settings, [settings.output_topic(t) for t in names(OUTPUT_TOPICS)])
     if created:
         stack.say(f"created topics: {', '.join(created)}")
     job_id = flink_jobs.submit(settings)
@@ -114,14 +113,14 @@ def _read_all(settings: Settings, topic: str, idle_timeout: float) -> list[dict]
 def _start(args: argparse.Namespace) -> int:
     settings = replay_settings(args.name, args.intent_model)
     job_id = start_replay(settings)
-    stack.say(f"{settings.job_name} running as {job_id}; output in {settings.output_topic('coaching.*')}")
+    stack.say(f"{settings.job_name} running as {job_id}; output in {settings.output_topic('*')}")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
     settings = replay_settings(args.name)
-    live = _read_all(settings, "coaching.audit", args.idle_timeout)
-    replay = _read_all(settings, settings.output_topic("coaching.audit"), args.idle_timeout)
+    live = _read_all(settings, AUDIT.name, args.idle_timeout)
+    replay = _read_all(settings, settings.output_topic(AUDIT.name), args.idle_timeout)
     result = compare_audits(live, replay)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from cuecard import stack
-from cuecard.settings import load_settings
+from udfs.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

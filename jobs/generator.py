@@ -23,6 +23,7 @@ from typing import Any
 
 from udfs.records import load_policy_file
 from udfs.scoring import INTENT_LABELS
+from udfs.topics import AGENT_STATE, CONVERSATION_EVENTS, CUSTOMER_CONTEXT, POLICIES
 
 BASE_TIME = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
 CHANNELS = (("chat", 0.5), ("voice", 0.3), ("email", 0.2))
@@ -284,9 +285,9 @@ def _malformed(kind: str, conversation: _Conversation, n: int, ts: str, policy: 
         "schema_version": 1,
     }
     if kind == "bad_json":
-        return {"topic": "conversation.events", "key": key, "value_raw": '{"event_id": "bad", "conversation_id": '}
+        return {"topic": CONVERSATION_EVENTS.name, "key": key, "value_raw": '{"event_id": "bad", "conversation_id": '}
     if kind == "not_object":
-        return {"topic": "conversation.events", "key": key, "value_raw": '["not", "an", "object"]'}
+        return {"topic": CONVERSATION_EVENTS.name, "key": key, "value_raw": '["not", "an", "object"]'}
     if kind == "missing_field":
         del good["text"]
     elif kind == "bad_enum":
@@ -297,14 +298,14 @@ def _malformed(kind: str, conversation: _Conversation, n: int, ts: str, policy: 
         good["text"] = "blah " * 14_000
     elif kind == "bad_policy":
         broken = {k: v for k, v in policy.items() if k != "thresholds"}
-        return _item("coaching.policies", policy["policy_id"], broken)
+        return _item(POLICIES.name, policy["policy_id"], broken)
     elif kind == "bad_context":
         return _item(
-            "customer.context",
+            CUSTOMER_CONTEXT.name,
             conversation.customer_id,
             {"customer_id": conversation.customer_id, "updated_at": ts, "tier": "diamond", "schema_version": 1},
         )
-    return _item("conversation.events", key, good)
+    return _item(CONVERSATION_EVENTS.name, key, good)
 
 
 MALFORMED_KINDS = (
@@ -366,11 +367,11 @@ def generate(config: GeneratorConfig) -> Iterator[dict[str, Any]]:
     policy_v1, policy_v2 = load_policy_file(1), load_policy_file(2)
     n_customers = max(3, config.conversations // 3)
     n_agents = max(2, config.conversations // 8)
-    yield _item("coaching.policies", policy_v1["policy_id"], policy_v1)
+    yield _item(POLICIES.name, policy_v1["policy_id"], policy_v1)
     for agent in _agents(rng, n_agents):
-        yield _item("agent.state", agent["agent_id"], agent)
+        yield _item(AGENT_STATE.name, agent["agent_id"], agent)
     for customer in _customers(rng, n_customers):
-        yield _item("customer.context", customer["customer_id"], customer)
+        yield _item(CUSTOMER_CONTEXT.name, customer["customer_id"], customer)
 
     conversations = []
     for i in range(config.conversations):
@@ -414,14 +415,14 @@ def generate(config: GeneratorConfig) -> Iterator[dict[str, Any]]:
         }
         if conversation.channel == "voice" and conversation.next_seq == 0:
             event["metadata"] = {"caller_id": CANARIES["phone_uk"], "queue": "general"}
-        yield _item("conversation.events", conversation.conversation_id, event)
+        yield _item(CONVERSATION_EVENTS.name, conversation.conversation_id, event)
         conversation.next_seq += 1
         emitted += 1
         if conversation.next_seq == len(conversation.turns):
             active.remove(conversation)
         if not policy_updated and emitted >= total_turns // 2:
             policy_updated = True
-            yield _item("coaching.policies", policy_v2["policy_id"], policy_v2)
+            yield _item(POLICIES.name, policy_v2["policy_id"], policy_v2)
         if config.malformed_every and emitted % config.malformed_every == 0 and active:
             kind = MALFORMED_KINDS[malformed % len(MALFORMED_KINDS)]
             yield _malformed(kind, rng.choice(active), malformed, _iso(moment), policy_v1)

@@ -7,25 +7,25 @@ their input and output datasets. Kafka topics are named `kafka://host:port` / to
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cuecard.settings import load_settings
+from udfs.settings import load_settings
+from udfs.topics import INPUT_TOPICS, OUTPUT_TOPICS, names
 
 JOB_NAMESPACE = "cuecard"
 PRODUCER = "https://github.com/cuecard/cuecard/tree/main/lineage"
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT")
-COACHING_INPUTS = ("conversation.events", "customer.context", "agent.state", "coaching.policies", "agent.feedback")
-COACHING_OUTPUTS = ("coaching.suggestions", "coaching.alerts", "coaching.audit", "coaching.dlq")
+COACHING_INPUTS = names(INPUT_TOPICS)
+COACHING_OUTPUTS = names(OUTPUT_TOPICS)
 
 
 def events_file() -> Path:
     """Where events go: CUECARD_LINEAGE_FILE, else lineage/events.jsonl in the run dir (CUECARD_RUN_DIR)."""
-    return Path(os.environ.get("CUECARD_LINEAGE_FILE") or load_settings().run_dir / "lineage" / "events.jsonl")
+    return load_settings().lineage_file
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +27,7 @@ from models.fast_tier import CLASSIFIERS, build_classifier
 from models.report import benchmark, write_report
 from udfs.responses import DEFAULT_LIBRARY, ResponseLibrary
 from udfs.scoring import COMMITTED_REGISTRY, INTENT_LABELS, MANIFEST_NAME, Registry, sha256_file
+from udfs.settings import load_settings
 
 
 def artifacts_intact(out_dir: Path, manifest: dict[str, Any]) -> bool:
@@ -120,8 +120,8 @@ def compare_with_committed(models: Iterable[dict[str, Any]]) -> bool:
 
 
 def default_cache_dir() -> Path:
-    """`$CUECARD_MODELS_DIR`, else `.cache/models` in the project."""
-    return Path(os.environ.get("CUECARD_MODELS_DIR", ROOT / ".cache" / "models"))
+    """`$CUECARD_MODELS_DIR`, else `models` in the cache dir (`$CUECARD_CACHE_DIR`, default `.cache`)."""
+    return load_settings().models_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cuecard import stack
-from cuecard.settings import Settings, load_settings
+from udfs.settings import Settings, load_settings
 
 
 def _test_settings(run_dir: Path) -> Settings:

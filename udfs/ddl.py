@@ -12,14 +12,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from udfs.validation import SCHEMA_NAMES, load_schema
+from udfs.schema_files import SCHEMA_NAMES, load_schema
+from udfs.settings import Settings
+from udfs.topics import topic_of_schema
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:19092"  # the local stack's broker (CUECARD_KAFKA_PORT default)
+DEFAULT_BOOTSTRAP = Settings().bootstrap_servers  # the local stack's broker with the default settings
 _SCALARS = {"string": "STRING", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """A Flink SQL string literal: in single quotes, a quote inside doubled (`it's` -> `'it''s'`)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def render_options(options: Mapping[str, str]) -> str:
+    """The `WITH (...)` block of a CREATE TABLE, one `'key' = 'value'` per line, keys and values quoted."""
+    body = ",\n".join(f"  {quote(key)} = {quote(value)}" for key, value in options.items())
+    return f"WITH (\n{body}\n)"
 
 
 def _json_type(schema: Mapping[str, Any]) -> str:
@@ -57,11 +66,12 @@ def table_name(topic: str) -> str:
 def render_ddl(name: str, bootstrap: str = DEFAULT_BOOTSTRAP) -> str:
     """CREATE TABLE for one schema's topic, value columns first, then Kafka metadata columns."""
     schema = load_schema(name)
-    topic = schema["x-kafka-topic"]
+    registered = topic_of_schema(name)
+    topic = registered.name
     lines = [f"-- Generated from udfs/schemas/{name}.v1.json by sql/generate_ddl.py; do not edit by hand."]
     lines.append(f"CREATE TABLE `{table_name(topic)}` (")
     columns = [
-        f"  `{field}` {sql_type(sub)} COMMENT {_quote(sub['description'])}"
+        f"  `{field}` {sql_type(sub)} COMMENT {quote(sub['description'])}"
         for field, sub in schema["properties"].items()
     ]
     columns += [
@@ -70,7 +80,7 @@ def render_ddl(name: str, bootstrap: str = DEFAULT_BOOTSTRAP) -> str:
         "  `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' COMMENT 'Kafka timestamp of the record.'",
     ]
     lines.append(",\n".join(columns))
-    lines.append(f") COMMENT {_quote(schema['description'])}")
+    lines.append(f") COMMENT {quote(schema['description'])}")
     options = {
         "connector": "kafka",
         "topic": topic,
@@ -81,11 +91,10 @@ def render_ddl(name: str, bootstrap: str = DEFAULT_BOOTSTRAP) -> str:
         "json.fail-on-missing-field": "false",
         "json.ignore-parse-errors": "true",
     }
-    if topic == "coaching.audit":
+    if registered.transactional:
+        # Written in Kafka transactions: read only what the checkpoints committed.
         options["properties.isolation.level"] = "read_committed"
-    lines.append("WITH (")
-    lines.append(",\n".join(f"  {_quote(k)} = {_quote(v)}" for k, v in options.items()))
-    lines.append(");")
+    lines.append(render_options(options) + ";")
     return "\n".join(lines) + "\n"
 
 
@@ -110,7 +119,7 @@ def render_docs() -> str:
     for name in SCHEMA_NAMES:
         schema = load_schema(name)
         required = set(schema.get("required", ()))
-        topic = schema["x-kafka-topic"]
+        topic = topic_of_schema(name).name
         out += ["", f"## {schema['title']} (`{name}.v1`)", "", schema["description"], ""]
         out.append(f"Topic `{topic}`, table `{table_name(topic)}` (`{table_name(topic)}.sql`).")
         out += ["", "| field | type | required | description |", "|---|---|---|---|"]
@@ -122,7 +131,7 @@ def render_docs() -> str:
 
 def rendered_files() -> dict[str, str]:
     """File name (under sql/ddl/) -> content, for every schema plus the README."""
-    files = {f"{table_name(load_schema(name)['x-kafka-topic'])}.sql": render_ddl(name) for name in SCHEMA_NAMES}
+    files = {f"{table_name(topic_of_schema(name).name)}.sql": render_ddl(name) for name in SCHEMA_NAMES}
     files["README.md"] = render_docs()
     return files
 

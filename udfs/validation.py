@@ -18,34 +18,17 @@ import re
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from udfs.envelopes import utc_iso
+from udfs.clock import utc_iso
+from udfs.schema_files import SCHEMA_NAMES, load_schema
+from udfs.topics import INPUT_TOPICS
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-SCHEMA_NAMES = (
-    "conversation_event",
-    "customer_context",
-    "agent_state",
-    "policy",
-    "feedback",
-    "suggestion",
-    "alert",
-    "audit_record",
-    "dlq_record",
-)
-# Input topics and the schema their values must follow.
-TOPIC_SCHEMAS = {
-    "conversation.events": "conversation_event",
-    "customer.context": "customer_context",
-    "agent.state": "agent_state",
-    "coaching.policies": "policy",
-    "agent.feedback": "feedback",
-}
+# Input topics and the schema their values must follow (from the topic registry).
+TOPIC_SCHEMAS = {t.name: t.schema for t in INPUT_TOPICS}
 _ENUM_VALUE_ECHO_MAX = 32  # short enum values are echoed (masked) in errors; longer ones by length only
 
 
@@ -62,13 +45,6 @@ class Rejected:
     """A record that goes to `coaching.dlq`, as a dlq_record.v1 object."""
 
     dlq_record: dict[str, Any]
-
-
-def load_schema(name: str, version: int = 1) -> dict[str, Any]:
-    """The parsed schema file `udfs/schemas/<name>.v<version>.json`."""
-    path = SCHEMA_DIR / f"{name}.v{version}.json"
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return schema
 
 
 class _Unsupported(Exception):

@@ -18,5 +18,6 @@ WITH (
   'scan.startup.mode' = 'earliest-offset',
   'format' = 'json',
   'json.fail-on-missing-field' = 'false',
-  'json.ignore-parse-errors' = 'true'
+  'json.ignore-parse-errors' = 'true',
+  'properties.isolation.level' = 'read_committed'
 );

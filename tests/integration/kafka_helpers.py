@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from cuecard.settings import Settings
-from cuecard.topics import FeedRecord, consumer_from_start, feed, feed_record
+from cuecard.kafka_clients import FeedRecord, consumer_from_start, feed, feed_record
+from udfs.settings import Settings
 
 
 def produce(settings: Settings, items: Iterable[Mapping[str, Any]]) -> int:

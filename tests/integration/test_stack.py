@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from cuecard import stack
-from cuecard.settings import settings_env
+from udfs.settings import settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def test_down_stops_exactly_what_up_started(kafka_settings, tmp_path):
     pid = stack.recorded_pid(stack.KAFKA, own)
     assert pid is not None and stack.port_open(own.kafka_port)
     assert stack.down(own) == ["kafka"]
-    assert not stack._alive(pid)
+    assert not stack.alive(pid)
     assert not stack.port_open(own.kafka_port)
     # The session broker is untouched.
     assert stack.port_open(kafka_settings.kafka_port)
@@ -55,5 +55,5 @@ def test_audit_writer_runs_as_a_recorded_service(kafka_settings):
     pid = stack.start_audit_writer(kafka_settings)
     assert stack.start_audit_writer(kafka_settings) == pid, "a second start reuses the running writer"
     assert stack.down(kafka_settings, services=[stack.AUDIT_WRITER]) == ["audit-writer"]
-    assert not stack._alive(pid)
+    assert not stack.alive(pid)
     assert stack.port_open(kafka_settings.kafka_port), "stopping the writer leaves the broker alone"

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from udfs.ddl import rendered_files, sql_type, table_name
-from udfs.validation import SCHEMA_NAMES
+from udfs.ddl import quote, render_options, rendered_files, sql_type, table_name
+from udfs.schema_files import SCHEMA_NAMES
+from udfs.topics import TOPICS
 
 pytestmark = pytest.mark.unit
 DDL_DIR = Path(__file__).resolve().parents[2] / "sql" / "ddl"
@@ -42,3 +43,17 @@ def test_audit_table_reference_is_current():
 
     checked_in = (Path(__file__).resolve().parents[2] / "sql" / "audit_tables.md").read_text()
     assert checked_in == render_tables_markdown(), "run `python -m udfs.audit_rows` and commit sql/audit_tables.md"
+
+
+def test_render_options_quotes_keys_and_values() -> None:
+    block = render_options({"connector": "kafka", "properties.sasl.jaas.config": "user='it''s' pass=x"})
+    assert block == ("WITH (\n  'connector' = 'kafka',\n  'properties.sasl.jaas.config' = 'user=''it''''s'' pass=x'\n)")
+    assert quote("it's") == "'it''s'"
+
+
+def test_generated_tables_use_the_registry() -> None:
+    files = rendered_files()
+    for topic in TOPICS:
+        content = files[f"{table_name(topic.name)}.sql"]
+        assert f"'topic' = '{topic.name}'" in content
+        assert ("'properties.isolation.level' = 'read_committed'" in content) == topic.transactional

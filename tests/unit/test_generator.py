@@ -5,8 +5,8 @@ import re
 import pytest
 
 from cuecard.generate_cmd import register, run_generate
-from cuecard.settings import SettingsError
-from cuecard.topics import parse_feed_line
+from cuecard.kafka_clients import parse_feed_line
+from udfs.settings import SettingsError
 from jobs.generator import (
     ANGRY,
     CANARIES,
@@ -172,7 +172,8 @@ def test_generate_command_writes_file_and_reads_env(tmp_path, monkeypatch, capsy
     assert run_generate(parser.parse_args(["generate"])) == 0
     assert capsys.readouterr().out.splitlines() == written
     monkeypatch.setenv("CUECARD_CONVERSATIONS", "many")
-    with pytest.raises(SettingsError, match="CUECARD_CONVERSATIONS=many is not a whole number"):
+    with pytest.raises(SettingsError, match="CUECARD_CONVERSATIONS='many' is not a whole number"):
         run_generate(parser.parse_args(["generate"]))
+    monkeypatch.delenv("CUECARD_CONVERSATIONS")
     with pytest.raises(SettingsError, match="negative"):
         run_generate(parser.parse_args(["generate", "--conversations", "-1"]))

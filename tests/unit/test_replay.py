@@ -1,7 +1,7 @@
 import pytest
 
 from cuecard.replay_cmd import compare_audits
-from cuecard.settings import SettingsError, load_settings
+from udfs.settings import SettingsError, load_settings
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,8 @@ from jsonschema import Draft202012Validator
 
 from jobs.generator import GeneratorConfig, generate
 from udfs.records import load_policy_file
-from udfs.validation import SCHEMA_DIR, SCHEMA_NAMES, load_schema, validator
+from udfs.schema_files import SCHEMA_DIR, SCHEMA_NAMES, load_schema
+from udfs.validation import validator
 
 pytestmark = pytest.mark.unit
 

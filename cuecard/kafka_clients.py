@@ -10,7 +10,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from cuecard.settings import Settings
+from udfs.settings import Settings
 
 
 @dataclass(frozen=True)
