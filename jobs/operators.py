@@ -8,11 +8,11 @@ its suggestions, alerts, audit and DLQ records as arrays: the Java side fans the
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from typing import Any
 
+import orjson
 from pyflink.common import Row, Types
 from pyflink.common.time import Time
 from pyflink.datastream import RuntimeContext
@@ -72,7 +72,7 @@ def _epoch_millis(instant: Any) -> int:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 class CoachTurns(KeyedBroadcastProcessFunction):

@@ -5,6 +5,9 @@ standalone cluster; the cluster tests cover Kafka in and out.
 """
 
 import json
+import os
+import sys
+import sysconfig
 import time
 
 import pytest
@@ -15,7 +18,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from jobs.generator import CANARIES
 from jobs.pipeline import build_pipeline, keyed_type, raw_type
 from udfs.records import load_policy_file
-from udfs.settings import load_settings
+from udfs.settings import PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +46,10 @@ def _turn(seq, text, speaker="customer"):
 def test_build_pipeline_runs_the_core_in_a_local_environment():
     config = Configuration()
     config.set_string("python.execution-mode", "thread")
+    # The Python workers must be this venv's interpreter, not whatever `python` is on PATH.
+    config.set_string("python.executable", sys.executable)
+    # Thread mode embeds the interpreter in the JVM, which does not activate the venv.
+    config.set_string("python.pythonpath", os.pathsep.join([sysconfig.get_paths()["purelib"], str(PROJECT_ROOT)]))
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(1)
     turns = [

@@ -16,22 +16,37 @@ def test_percentiles_of_nothing_are_zero():
     assert percentiles([])["p99"] == 0.0
 
 
-def test_markdown_names_the_numbers():
-    result = {
-        "config": {"rate": 1000.0, "duration_s": 300.0, "suggestions_delivery": "at-least-once"},
-        "turns_sent": 10,
-        "turns_with_live_output": 9,
-        "duplicated_audit_turns": 0,
-        "lost_turns": 1,
+def _run(rate, sustained, p99):
+    return {
+        "config": {"rate": rate, "duration_s": 60.0},
+        "target": "flink job",
+        "suggestions_delivery": "at-least-once",
+        "turns_per_s_audited": rate if sustained else rate * 0.4,
+        "sustained": sustained,
+        "not_audited_after_drain": 0 if sustained else 4321,
         "duplicated_outputs": 0,
-        "throughput_turns_per_s": 998.0,
         "cores": 2,
-        "loadavg_before": (0.5, 0, 0),
         "loadavg_after": (1.9, 0, 0),
-        "latency_ms": percentiles([10.0, 20.0, 30.0]),
-        "stage_ms": {"score": percentiles([0.2, 0.3])},
+        "latency_ms": percentiles([10.0, 20.0, p99]),
+        "stage_ms": {"score_fast": percentiles([0.2, 0.3])},
         "processes": {"flink-taskmanager": {"cpu_percent": 80.0, "rss_mb": 900.0}},
     }
-    text = markdown(result)
-    assert "drain 1 (lost" in text and "p99 30.0" in text and "| score | 0.20 | 0.30 | 0.30 |" in text
-    assert "| flink-taskmanager | 80 | 900 |" in text
+
+
+def test_markdown_has_a_row_per_rate_and_the_highest_sustained():
+    text = markdown([_run(200, True, 30.0), _run(1000, False, 900.0)], highest=200)
+    assert "| 200 | 200 | yes | 20.0 | 30.0 | 30.0 | 30.0 | 0 | 0 | 1.90 |" in text
+    assert "| 1000 | 400 | no |" in text and "| 4321 |" in text
+    assert "Highest sustained rate measured: 200 turns/s." in text
+    assert "| score_fast | 0.20 | 0.30 |" in text and "| flink-taskmanager | 80 | 900 |" in text
+
+
+def test_rates_are_validated_with_one_line():
+    import argparse
+
+    from cuecard.bench_cmd import _rates
+
+    assert _rates("200,500") == [200.0, 500.0]
+    for bad in ("fast", "200,-1", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _rates(bad)
