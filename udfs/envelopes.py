@@ -90,6 +90,19 @@ class Rejected:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferenceEntry:
+    """A masked reference record as broadcast state keeps it, with its fingerprint computed once."""
+
+    record: Mapping[str, Any]
+    sha256: str
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> ReferenceEntry:
+        """Wrap a record, hashing it now rather than on every turn that is joined with it."""
+        return cls(record, canonical_hash(record))
+
+
+@dataclass(frozen=True, slots=True)
 class JoinedTurn:
     """A turn with the context it was joined with as of processing time (None: not seen yet)."""
 
@@ -97,6 +110,7 @@ class JoinedTurn:
     customer: Mapping[str, Any] | None
     agent: Mapping[str, Any] | None
     policy: Mapping[str, Any] | None
+    input_hashes: Mapping[str, str]
     joined_at: float
 
     @property
@@ -104,14 +118,6 @@ class JoinedTurn:
         """Which context was not there: flagged on every decision, never guessed."""
         pairs = (("customer", self.customer), ("agent", self.agent), ("policy", self.policy))
         return tuple(name for name, value in pairs if value is None)
-
-    def input_hashes(self) -> dict[str, str]:
-        """Fingerprints of every input the decision used, for the audit trail."""
-        hashes = {"turn": self.turn.input_sha256}
-        for name, value in (("customer", self.customer), ("agent", self.agent), ("policy", self.policy)):
-            if value is not None:
-                hashes[name] = canonical_hash(value)
-        return hashes
 
 
 @dataclass(frozen=True)

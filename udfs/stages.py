@@ -21,7 +21,17 @@ from typing import Any, Protocol
 from udfs import validation
 from udfs.coaching import JoinedContext, coach_turn
 from udfs.conversation import ConversationState
-from udfs.envelopes import Envelope, JoinedTurn, Outcome, RawRecord, Rejected, Source, sha256_hex, utc_iso
+from udfs.envelopes import (
+    Envelope,
+    JoinedTurn,
+    Outcome,
+    RawRecord,
+    ReferenceEntry,
+    Rejected,
+    Source,
+    sha256_hex,
+    utc_iso,
+)
 from udfs.outputs import audited, audited_feedback, audited_turn, published, published_alert, remembered
 from udfs.pii import mask_pii
 from udfs.records import Suggestion, newer_policy
@@ -152,11 +162,24 @@ def ingest(raw: RawRecord, *, max_bytes: int) -> Envelope | Rejected:
 def join(turn: Envelope, reference: ReferenceView) -> JoinedTurn:
     """The turn with the latest customer context, agent state and policy in reference data."""
     record = turn.record
+    entries: dict[str, ReferenceEntry | None] = {
+        "customer": reference.get(f"customer:{record['customer_id']}"),
+        "agent": reference.get(f"agent:{record['agent_id']}"),
+        "policy": reference.get(POLICY_KEY),
+    }
+    hashes = {"turn": turn.input_sha256}
+    hashes.update((name, entry.sha256) for name, entry in entries.items() if entry is not None)
+
+    def record_of(name: str) -> Mapping[str, Any] | None:
+        entry = entries[name]
+        return entry.record if entry is not None else None
+
     return JoinedTurn(
         turn=turn,
-        customer=reference.get(f"customer:{record['customer_id']}"),
-        agent=reference.get(f"agent:{record['agent_id']}"),
-        policy=reference.get(POLICY_KEY),
+        customer=record_of("customer"),
+        agent=record_of("agent"),
+        policy=record_of("policy"),
+        input_hashes=hashes,
         joined_at=time.time(),
     )
 
@@ -219,7 +242,7 @@ class CoachingCore:
             "total": _ms(turn.produced_at, coached_at),
         }
         created_at = utc_iso(coached_at)
-        hashes = joined.input_hashes()
+        hashes = joined.input_hashes
         audit = [
             audited_turn(
                 joined,
@@ -294,12 +317,13 @@ class CoachingCore:
         envelope = ingest(raw, max_bytes=self.max_event_bytes)
         if isinstance(envelope, Rejected):
             return Outcome(key=envelope.key, dlq=(envelope.dlq_record,), counts={"dlq": 1})
-        record = dict(envelope.record)
+        entry = ReferenceEntry.of(dict(envelope.record))
         if envelope.kind == "policy":
-            if newer_policy(reference.get(POLICY_KEY), record):
-                reference.put(POLICY_KEY, record)
+            active = reference.get(POLICY_KEY)
+            if newer_policy(active.record if active is not None else None, entry.record):
+                reference.put(POLICY_KEY, entry)
         else:
-            reference.put(f"{envelope.kind}:{envelope.key}", record)
+            reference.put(f"{envelope.kind}:{envelope.key}", entry)
         return Outcome(key=envelope.key, counts={envelope.kind: 1})
 
 
