@@ -24,14 +24,18 @@ Informational (never blocking): `context.missing:<what>`, `rank.deep_tier`, `deg
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
 from udfs.conversation import ConversationState, ScoresLike, update_state
 from udfs.pii import mask_pii
 from udfs.records import Alert, Policy, Suggestion, alert_id, policy_from, suggestion_id
+from udfs.responses import ResponseLibrary, Template
+from udfs.scoring import RankedResponse
 
 TEMPLATE_KINDS = ("reply", "knowledge", "next_action")
 # Hints and alerts work without a policy (they only make the agent more careful); these are their defaults.
@@ -49,80 +53,8 @@ FALLBACK_POLICY = Policy(
 )
 UPSET_SENTIMENT = -0.3  # at or below: empathetic templates first
 SENSITIVE_PII = frozenset({"CARD", "CVV", "SSN", "IBAN"})
-HIGH_RISK_HINTS = {
-    "legal_threat": "Legal threat: do not admit liability or give legal advice. Your supervisor has been alerted; "
-    "agree any reply with them before sending.",
-    "fraud_report": "Possible fraud: follow the fraud procedure and secure the account. Your supervisor has been "
-    "alerted and reviews replies.",
-    "vulnerable_customer": "Vulnerable customer: slow down, check understanding and offer extra support. Your "
-    "supervisor has been alerted and reviews replies.",
-}
-ESCALATION_HINT = (
-    "Escalation risk is high: acknowledge the frustration, apologise once, and offer a supervisor call-back."
-)
-FORBIDDEN_HINT = (
-    "Your last message made a promise or used wording the policy forbids; correct it before the customer relies on it."
-)
-COMPLIANCE_RISK_HINT = "Your last message may breach policy: check it against the policy before continuing."
-AGENT_PII_HINT = "Do not read back or write out card, bank or identity numbers; they have been masked."
-
-
-class TemplateLike(Protocol):
-    """A response-library template (udfs.responses.Template satisfies it)."""
-
-    @property
-    def template_id(self) -> str:
-        """Template id."""
-
-    @property
-    def intent(self) -> str:
-        """Intent the template answers."""
-
-    @property
-    def kind(self) -> str:
-        """reply, knowledge or next_action."""
-
-    @property
-    def channels(self) -> tuple[str, ...]:
-        """Channels it may be used on."""
-
-    @property
-    def tone(self) -> str:
-        """neutral, empathetic or formal."""
-
-    @property
-    def text(self) -> str:
-        """The approved text."""
-
-    @property
-    def disclosures(self) -> tuple[str, ...]:
-        """Disclosure ids the text makes."""
-
-
-class LibraryLike(Protocol):
-    """The response library (udfs.responses.ResponseLibrary satisfies it)."""
-
-    @property
-    def library_version(self) -> str:
-        """Version of the library."""
-
-    def select(self, intent: str | None, channel: str, kind: str | None = None) -> Sequence[TemplateLike]:
-        """Templates of an intent usable on a channel, of one kind, in library order."""
-
-    def get(self, template_id: str) -> TemplateLike:
-        """The template with this id (KeyError if absent)."""
-
-
-class RankedLike(Protocol):
-    """A deep-tier ranking result (udfs.scoring.RankedResponse satisfies it)."""
-
-    @property
-    def template_id(self) -> str:
-        """Template id."""
-
-    @property
-    def score(self) -> float:
-        """Fit score; higher is better."""
+RULE_CARDS: dict[str, Any] = json.loads((Path(__file__).resolve().parent / "policies" / "rule_cards.json").read_text())
+HIGH_RISK_HINTS: dict[str, str] = RULE_CARDS["high_risk"]
 
 
 @dataclass(frozen=True)
@@ -275,7 +207,7 @@ def _pii_types_in(text: str) -> tuple[str, ...]:
 
 _GUARD_CACHE: dict[tuple[str, str, str], tuple[str, ...]] = {}
 _GUARD_CACHE_MAX = 8192
-_INDEX_CACHE: dict[int, tuple[LibraryLike, dict[tuple[str, str, str], list[TemplateLike]]]] = {}
+_INDEX_CACHE: dict[int, tuple[ResponseLibrary, dict[tuple[str, str, str], list[Template]]]] = {}
 
 
 def text_guard(text: str, rules: Policy) -> list[str]:
@@ -293,7 +225,7 @@ def text_guard(text: str, rules: Policy) -> list[str]:
     return list(fired)
 
 
-def _select(library: LibraryLike, intent: str, channel: str, kind: str) -> list[TemplateLike]:
+def _select(library: ResponseLibrary, intent: str, channel: str, kind: str) -> list[Template]:
     """library.select through a per-library index (the library is immutable once loaded)."""
     cached = _INDEX_CACHE.get(id(library))
     if cached is None or cached[0] is not library:
@@ -314,9 +246,9 @@ def coach_turn(
     policy: Policy | Mapping[str, Any] | None,
     scores: ScoresLike,
     *,
-    ranked: Sequence[RankedLike] | None,
+    ranked: Sequence[RankedResponse] | None,
     degraded: bool,
-    library: LibraryLike,
+    library: ResponseLibrary,
     model_versions: Mapping[str, str],
     pii_types: Sequence[str] = (),
 ) -> CoachingResult:
@@ -356,7 +288,7 @@ def _high_risk(work: _Turn) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def _coach_customer_turn(work: _Turn, ranked: Sequence[RankedLike] | None, library: LibraryLike) -> None:
+def _coach_customer_turn(work: _Turn, ranked: Sequence[RankedResponse] | None, library: ResponseLibrary) -> None:
     scores, rules = work.scores, work.rules
     high_risk = _high_risk(work)
     for intent, rule in high_risk:
@@ -393,16 +325,16 @@ def _coach_customer_turn(work: _Turn, ranked: Sequence[RankedLike] | None, libra
         fired = (["threshold.escalation_risk"] if escalating else []) + (
             ["threshold.angry_trajectory"] if angry else []
         )
-        work.rule_card("escalation", "escalation", ESCALATION_HINT, scores.escalation_risk, fired)
+        work.rule_card("escalation", "escalation", RULE_CARDS["escalation"], scores.escalation_risk, fired)
     for kind in TEMPLATE_KINDS:
         _template_suggestions(work, kind, ranked if kind == "reply" else None, library, high_risk)
 
 
 def _candidates(
-    work: _Turn, kind: str, ranked: Sequence[RankedLike] | None, library: LibraryLike
-) -> list[tuple[TemplateLike, float, bool]]:
+    work: _Turn, kind: str, ranked: Sequence[RankedResponse] | None, library: ResponseLibrary
+) -> list[tuple[Template, float, bool]]:
     """(template, confidence, from_ranker) in preference order, without duplicates."""
-    out: list[tuple[TemplateLike, float, bool]] = []
+    out: list[tuple[Template, float, bool]] = []
     seen: set[str] = set()
     for item in sorted(ranked or (), key=lambda r: -r.score):
         try:
@@ -424,8 +356,8 @@ def _candidates(
 def _template_suggestions(
     work: _Turn,
     kind: str,
-    ranked: Sequence[RankedLike] | None,
-    library: LibraryLike,
+    ranked: Sequence[RankedResponse] | None,
+    library: ResponseLibrary,
     high_risk: list[tuple[str, str]],
 ) -> None:
     rules = work.rules
@@ -479,7 +411,7 @@ def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:
     phrases = rules.forbidden_in(text)
     if phrases:
         fired = [f"policy.forbidden_phrase:{p}" for p in phrases]
-        work.rule_card("compliance_alert", "forbidden_phrase", FORBIDDEN_HINT, 1.0, fired)
+        work.rule_card("compliance_alert", "forbidden_phrase", RULE_CARDS["forbidden_phrase"], 1.0, fired)
         work.alert(
             "forbidden_phrase",
             "warning",
@@ -491,14 +423,14 @@ def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:
         work.rule_card(
             "compliance_alert",
             "compliance_risk",
-            COMPLIANCE_RISK_HINT,
+            RULE_CARDS["compliance_risk"],
             work.scores.compliance_risk,
             ["threshold.compliance_risk"],
         )
     sensitive = sorted(SENSITIVE_PII.intersection(pii_types))
     if sensitive:
         fired = [f"policy.agent_pii:{'+'.join(sensitive)}"]
-        work.rule_card("compliance_alert", "agent_pii", AGENT_PII_HINT, 1.0, fired)
+        work.rule_card("compliance_alert", "agent_pii", RULE_CARDS["agent_pii"], 1.0, fired)
         work.alert(
             "agent_pii", "warning", "+".join(sensitive), "The agent wrote out card, bank or identity numbers.", fired
         )
