@@ -26,6 +26,7 @@ from udfs.envelopes import (
     JoinedTurn,
     Outcome,
     RawRecord,
+    RecordKind,
     ReferenceEntry,
     Rejected,
     Source,
@@ -38,23 +39,25 @@ from udfs.records import Suggestion, newer_policy
 from udfs.responses import ResponseLibrary
 from udfs.scoring import DeepResult, FastScores, TurnScorer, TurnScores
 from udfs.settings import Settings
+from udfs.topics import AGENT_STATE, CONVERSATION_EVENTS, CUSTOMER_CONTEXT, FEEDBACK, POLICIES
 from udfs.validation import decode_and_validate, make_dlq_record
 
 # Names have no pattern the masker can rely on, so they are replaced whole at ingest.
-NAME_FIELDS = {"customer.context": ("name", "display_name")}
+NAME_FIELDS = {CUSTOMER_CONTEXT.name: ("name", "display_name")}
 # Free-text fields that may carry PII, per input topic; everything else is ids, enums and numbers.
 TEXT_FIELDS = {
-    "conversation.events": ("text",),
-    "customer.context": ("notes", "address", "email", "phone"),
-    "agent.state": ("notes",),
-    "agent.feedback": ("edited_text", "comment"),
+    CONVERSATION_EVENTS.name: ("text",),
+    CUSTOMER_CONTEXT.name: ("notes", "address", "email", "phone"),
+    AGENT_STATE.name: ("notes",),
+    FEEDBACK.name: ("edited_text", "comment"),
 }
-KINDS = {
-    "conversation.events": ("turn", "conversation_id"),
-    "agent.feedback": ("feedback", "conversation_id"),
-    "customer.context": ("customer", "customer_id"),
-    "agent.state": ("agent", "agent_id"),
-    "coaching.policies": ("policy", "policy_id"),
+# What each input topic's records are, and the field they are keyed or stored by.
+KINDS: dict[str, tuple[RecordKind, str]] = {
+    CONVERSATION_EVENTS.name: ("turn", "conversation_id"),
+    FEEDBACK.name: ("feedback", "conversation_id"),
+    CUSTOMER_CONTEXT.name: ("customer", "customer_id"),
+    AGENT_STATE.name: ("agent", "agent_id"),
+    POLICIES.name: ("policy", "policy_id"),
 }
 # When the fast tier itself fails the turn is still coached (alerts, disclosures) on neutral scores.
 NEUTRAL_SCORES = FastScores("other", 0.0, 0.0, 0.0, 0.0)
@@ -147,7 +150,7 @@ def ingest(raw: RawRecord, *, max_bytes: int) -> Envelope | Rejected:
     kind, key_field = KINDS[raw.topic]
     record, pii_types = mask_fields(raw.topic, result.record)
     return Envelope(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         key=str(record[key_field]),
         record=record,
         pii_types=pii_types,
