@@ -60,7 +60,7 @@ clean: down  ## stop everything and delete .run/ (Kafka data, checkpoints, audit
 lint: $(VENV_STAMP)  ## ruff and mypy
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy cuecard jobs udfs models lineage
+	@$(VENV)/bin/mypy cuecard jobs udfs auditlake models lineage
 
 test-unit: $(VENV_STAMP) models  ## fast tests of pure functions
 	@$(VENV)/bin/pytest -m unit

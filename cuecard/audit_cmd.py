@@ -6,21 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from cuecard.settings import SettingsError
+from udfs.settings import SettingsError
 
 ROOT_HELP = "tables' root directory (env CUECARD_AUDIT_DIR; default .run/audit/delta)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `audit` and its actions."""
-    from jobs.audit_verify import DEFAULT_RETENTION_HOURS
-    from jobs.audit_writer import DESCRIPTION, add_options
+    from auditlake.verify import DEFAULT_RETENTION_HOURS
+    from auditlake.writer import DESCRIPTION, add_options
 
     audit = subparsers.add_parser("audit", help="the Delta audit lake: write, verify, vacuum, validate, query")
     actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
 
     write = actions.add_parser(
-        "write", help="run the audit lake writer (same as python -m jobs.audit_writer)", description=DESCRIPTION
+        "write", help="run the audit lake writer (same as python -m auditlake.writer)", description=DESCRIPTION
     )
     add_options(write)
     write.set_defaults(func=_write)
@@ -89,19 +89,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _root(args: argparse.Namespace) -> Path:
-    from jobs.audit_store import default_root
+    from auditlake.store import default_root
 
     return (args.root or default_root()).resolve()
 
 
 def _write(args: argparse.Namespace) -> int:
-    from jobs.audit_writer import config_from_args, run_writer
+    from auditlake.writer import config_from_args, run_writer
 
     return run_writer(config_from_args(args), out=lambda line: print(line, flush=True))
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from jobs.audit_verify import verify
+    from auditlake.verify import verify
 
     root = _root(args)
     findings = verify(root, args.table)
@@ -112,7 +112,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _vacuum(args: argparse.Namespace) -> int:
-    from jobs.audit_verify import DEFAULT_RETENTION_HOURS, vacuum, verify
+    from auditlake.verify import DEFAULT_RETENTION_HOURS, vacuum, verify
 
     root = _root(args)
     if args.retention_hours < DEFAULT_RETENTION_HOURS and not args.force:
@@ -131,7 +131,7 @@ def _vacuum(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from jobs.audit_validate import default_docs_dir, validate_tables
+    from auditlake.validate import default_docs_dir, validate_tables
 
     docs = (args.docs_dir or default_docs_dir()).resolve()
     results = validate_tables(_root(args), docs, args.table)
@@ -143,8 +143,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from jobs.audit_query import export, format_table, named_queries, run_adhoc, run_named
-    from udfs.audit_sql import QueryError
+    from auditlake.query import export, format_table, named_queries, run_adhoc, run_named
+    from auditlake.sql import QueryError
 
     if args.list:
         for query in named_queries().values():

@@ -8,12 +8,12 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
+from auditlake.query import run_adhoc, run_named
+from auditlake.sql import QueryError
+from auditlake.verify import verify
+from auditlake.writer import AuditWriter, WriterConfig
 from cuecard import audit_cmd
-from jobs.audit_query import run_adhoc, run_named
-from jobs.audit_verify import verify
-from jobs.audit_writer import AuditWriter, WriterConfig
-from udfs.audit_samples import POLICY_A, POLICY_B, dead_letter, known_dataset, suggestion, turn
-from udfs.audit_sql import QueryError
+from tests.fixtures.audit_samples import POLICY_A, POLICY_B, dead_letter, known_dataset, suggestion, turn
 
 pytestmark = pytest.mark.integration
 
@@ -165,7 +165,7 @@ def test_failing_rows_are_quarantined_not_lost(tmp_path):
 
 
 def test_validate_writes_data_docs(known_lake, tmp_path):
-    from jobs.audit_validate import validate_tables
+    from auditlake.validate import validate_tables
 
     results = validate_tables(known_lake, tmp_path / "docs")
     assert {r.table for r in results} == {"suggestions", "turns", "policy_decisions", "feedback", "dead_letters"}

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from cuecard.settings import PROJECT_ROOT
-from jobs.audit_query import run_adhoc
-from jobs.audit_verify import verify
-from udfs.audit_samples import bulk_records, dead_letter
+from auditlake.query import run_adhoc
+from auditlake.verify import verify
+from tests.fixtures.audit_samples import bulk_records, dead_letter
+from udfs.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -58,7 +58,7 @@ def _start(bootstrap: str, root: Path, log: Path) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
-        "jobs.audit_writer",
+        "auditlake.writer",
         "--bootstrap",
         bootstrap,
         "--root",

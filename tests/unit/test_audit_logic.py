@@ -3,12 +3,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from udfs.audit_batch import BatchPolicy, app_id, resume_offsets, transactions_to_commit, uncommitted
-from udfs.audit_chain import GENESIS, chain_rows, verify_partition
-from udfs.audit_rows import TABLES, KafkaCoords, flatten_record, redact_pii
-from udfs.audit_samples import dead_letter, known_dataset, suggestion
-from udfs.audit_sql import Param, QueryError, bind, check_read_only, parse_query
-from udfs.quality import Outcome, failed_rows, split_rows
+from auditlake.batching import BatchPolicy, app_id, resume_offsets, transactions_to_commit, uncommitted
+from auditlake.chain import GENESIS, chain_rows, verify_partition
+from auditlake.quality import Outcome, failed_rows, split_rows
+from auditlake.rows import KafkaCoords, flatten_record, redact_pii
+from auditlake.sql import Param, QueryError, bind, check_read_only, parse_query
+from auditlake.tables import TABLES
+from tests.fixtures.audit_samples import dead_letter, known_dataset, suggestion
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 AUDIT = KafkaCoords("coaching.audit", 1, 42)
@@ -214,6 +215,6 @@ def test_read_only_check_accepts_queries():
     ],
 )
 def test_card_check_follows_luhn_like_the_masker(text, flagged):
-    from udfs.quality import has_card_number
+    from auditlake.quality import has_card_number
 
     assert has_card_number(text) is flagged

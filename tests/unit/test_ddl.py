@@ -39,10 +39,10 @@ def test_every_column_has_a_comment_and_audit_reads_committed() -> None:
 
 
 def test_audit_table_reference_is_current():
-    from udfs.audit_rows import render_tables_markdown
+    from auditlake.tables import render_tables_markdown
 
     checked_in = (Path(__file__).resolve().parents[2] / "sql" / "audit_tables.md").read_text()
-    assert checked_in == render_tables_markdown(), "run `python -m udfs.audit_rows` and commit sql/audit_tables.md"
+    assert checked_in == render_tables_markdown(), "run `python -m auditlake.tables` and commit sql/audit_tables.md"
 
 
 def test_render_options_quotes_keys_and_values() -> None:

@@ -15,10 +15,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from deltalake import DeltaTable, QueryBuilder
 
-from cuecard.settings import PROJECT_ROOT
-from jobs.audit_store import to_pyarrow
-from udfs.audit_rows import TABLES
-from udfs.audit_sql import (
+from auditlake.sql import (
     TIME_TRAVEL_PARAMS,
     NamedQuery,
     Param,
@@ -28,6 +25,9 @@ from udfs.audit_sql import (
     check_read_only,
     parse_query,
 )
+from auditlake.store import to_pyarrow
+from auditlake.tables import TABLES
+from udfs.settings import PROJECT_ROOT
 
 QUERIES_DIR = PROJECT_ROOT / "sql" / "queries"
 

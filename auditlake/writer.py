@@ -7,7 +7,7 @@ transaction per topic-partition (version = the batch's last offset there); on st
 versions, seeks past the lowest, and drops rows a table already holds, so a SIGKILL at any moment followed
 by a restart leaves every record in the tables exactly once. SIGTERM/SIGINT finish the open batch and exit 0.
 
-Run: python -m jobs.audit_writer --help
+Run: python -m auditlake.writer --help
 """
 
 from __future__ import annotations
@@ -24,22 +24,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cuecard.settings import SettingsError, load_settings
-from jobs.audit_store import AuditStore, default_root
-from udfs.audit_batch import BatchPolicy, TopicPartition, resume_offsets, transactions_to_commit, uncommitted
-from udfs.audit_chain import chain_rows
-from udfs.audit_rows import (
-    AUDIT_TOPIC,
-    CHAIN_COLUMNS,
-    DLQ_TOPIC,
-    QUALITY_TABLES,
-    TABLES,
-    KafkaCoords,
-    flatten_record,
-    quarantine_row,
-    tables_fed_by,
-)
-from udfs.quality import QualityGate
+from auditlake.batching import BatchPolicy, TopicPartition, resume_offsets, transactions_to_commit, uncommitted
+from auditlake.chain import chain_rows
+from auditlake.quality import QualityGate
+from auditlake.rows import KafkaCoords, flatten_record, quarantine_row
+from auditlake.store import AuditStore, default_root
+from auditlake.tables import AUDIT_TOPIC, CHAIN_COLUMNS, DLQ_TOPIC, QUALITY_TABLES, TABLES, tables_fed_by
+from udfs.settings import SettingsError, load_settings
 
 JOB_NAME = "cuecard-audit-writer"
 
@@ -283,8 +274,8 @@ DESCRIPTION = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The writer's own parser (python -m jobs.audit_writer)."""
-    parser = argparse.ArgumentParser(prog="python -m jobs.audit_writer", description=DESCRIPTION)
+    """The writer's own parser (python -m auditlake.writer)."""
+    parser = argparse.ArgumentParser(prog="python -m auditlake.writer", description=DESCRIPTION)
     add_options(parser)
     return parser
 
@@ -349,7 +340,7 @@ def run_writer(config: WriterConfig, out: Callable[[str], None] = print) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m jobs.audit_writer`."""
+    """Entry point of `python -m auditlake.writer`."""
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)

@@ -20,9 +20,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from jobs.audit_store import CHAIN_METADATA_KEY, AuditStore
-from udfs.audit_chain import Finding, verify_partition
-from udfs.audit_rows import PARTITION_COLUMN, TABLES
+from auditlake.chain import Finding, verify_partition
+from auditlake.store import CHAIN_METADATA_KEY, AuditStore
+from auditlake.tables import PARTITION_COLUMN, TABLES
 
 _COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 _CHECKPOINT_FILE = re.compile(r"^(\d{20})\.checkpoint(\.\d+\.\d+)?\.parquet$")

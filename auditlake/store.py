@@ -15,10 +15,10 @@ from typing import Any
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, QueryBuilder, Transaction, write_deltalake
 
-from cuecard.settings import load_settings
-from udfs.audit_batch import TopicPartition, app_id
-from udfs.audit_chain import ChainHead, partition_heads
-from udfs.audit_rows import PARTITION_COLUMN, TABLES
+from auditlake.batching import TopicPartition, app_id
+from auditlake.chain import ChainHead, partition_heads
+from auditlake.tables import PARTITION_COLUMN, TABLES
+from udfs.settings import load_settings
 
 TABLE_CONFIG = {
     "delta.appendOnly": "true",

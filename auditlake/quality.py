@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from udfs.audit_rows import PII_PATTERNS, TABLES
+from auditlake.rows import PII_PATTERNS
+from auditlake.tables import TABLES
 from udfs.pii import luhn_valid
 
 MAX_LATENCY_MS = 60_000.0

@@ -12,9 +12,7 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
-from cuecard.settings import PROJECT_ROOT
-from jobs.audit_store import to_pyarrow
-from udfs.quality import (
+from auditlake.quality import (
     SUITES,
     add_derived_columns,
     build_suite,
@@ -23,6 +21,8 @@ from udfs.quality import (
     import_gx,
     outcomes_of,
 )
+from auditlake.store import to_pyarrow
+from udfs.settings import PROJECT_ROOT
 
 
 def default_docs_dir() -> Path:
