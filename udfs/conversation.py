@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
+from udfs.pii import asked_for
 from udfs.records import Policy
 
 MAX_TURNS = 8
@@ -74,6 +75,7 @@ class ConversationState:
     last_seq: int = -1
     last_event_ts: str | None = None
     policy_version: str | None = None
+    awaiting_pii: str | None = None  # the PII type the agent's last turn asked for (e.g. "DOB"), never a value
 
     @classmethod
     def start(cls, turn: Mapping[str, Any]) -> ConversationState:
@@ -154,6 +156,8 @@ def update_state(
         "last_event_ts": max(current.last_event_ts or "", turn["ts"]),
         "policy_version": policy.version if policy else None,
     }
+    # The agent's question tells what the customer's answer is: its next turn is masked for that type.
+    changes["awaiting_pii"] = asked_for(text) if speaker == "agent" else None
     if speaker == "customer":
         changes["customer_turns"] = current.customer_turns + 1
         changes["sentiments"] = _append(current.sentiments, round(scores.sentiment, 3), MAX_SENTIMENTS)

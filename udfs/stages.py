@@ -108,10 +108,14 @@ class Coached:
     shown: Mapping[str, Mapping[str, Any]]
 
 
-def mask_fields(topic: str, record: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+def mask_fields(
+    topic: str, record: Mapping[str, Any], *, expected_pii: str | None = None
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Mask every free-text field of a validated record; returns the masked copy and the PII types found.
 
     Nested `metadata` string values are masked too, since producers put arbitrary text there.
+    `expected_pii` is what the agent just asked for: a turn's text is masked for it even where the
+    pattern alone is weak (a bare "09/10/58" after "can you confirm your date of birth?").
     """
     masked = dict(record)
     found: set[str] = set()
@@ -122,7 +126,7 @@ def mask_fields(topic: str, record: Mapping[str, Any]) -> tuple[dict[str, Any], 
     for name in TEXT_FIELDS.get(topic, ()):
         value = masked.get(name)
         if isinstance(value, str) and value:
-            result = mask_pii(value)
+            result = mask_pii(value, expected=expected_pii)
             masked[name] = result.masked_text
             found.update(result.pii_types)
     metadata = masked.get("metadata")
@@ -139,8 +143,11 @@ def mask_fields(topic: str, record: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return masked, tuple(sorted(found))
 
 
-def ingest(raw: RawRecord, *, max_bytes: int) -> Envelope | Rejected:
-    """Validate one raw record and mask its text; never raises (a failure becomes a DLQ record)."""
+def ingest(raw: RawRecord, *, max_bytes: int, expected_pii: str | None = None) -> Envelope | Rejected:
+    """Validate one raw record and mask its text; never raises (a failure becomes a DLQ record).
+
+    `expected_pii`: the PII type the conversation's agent just asked for (see `mask_fields`).
+    """
     received = time.time()
     result = decode_and_validate(
         raw.value, raw.topic, raw.partition, raw.offset, raw.timestamp_ms, max_bytes, key=raw.key
@@ -148,7 +155,7 @@ def ingest(raw: RawRecord, *, max_bytes: int) -> Envelope | Rejected:
     if isinstance(result, validation.Rejected):
         return Rejected(raw.key.decode("utf-8", "replace") if raw.key is not None else None, result.dlq_record)
     kind, key_field = KINDS[raw.topic]
-    record, pii_types = mask_fields(raw.topic, result.record)
+    record, pii_types = mask_fields(raw.topic, result.record, expected_pii=expected_pii)
     return Envelope(
         kind=kind,
         key=str(record[key_field]),
@@ -296,8 +303,14 @@ class CoachingCore:
         return [s.as_shadow() for s in result.shown]
 
     def on_keyed(self, raw: RawRecord, store: ConversationStore, reference: ReferenceView) -> Outcome:
-        """A turn or a feedback record: ingest, join, coach; state changes only if it all succeeded."""
-        envelope = ingest(raw, max_bytes=self.max_event_bytes)
+        """A turn or a feedback record: ingest, join, coach; state changes only if it all succeeded.
+
+        State is read before ingest because masking depends on it: the agent's last question says
+        what PII the customer's answer holds.
+        """
+        saved = store.conversation.value()
+        awaiting = saved.get("awaiting_pii") if saved else None
+        envelope = ingest(raw, max_bytes=self.max_event_bytes, expected_pii=awaiting)
         if isinstance(envelope, Rejected):
             return Outcome(key=envelope.key, dlq=(envelope.dlq_record,), counts={"dlq": 1})
         try:
@@ -306,7 +319,6 @@ class CoachingCore:
                 return Outcome(
                     key=envelope.key, audit=(audited_feedback(envelope, shown, utc_iso()),), counts={"feedback": 1}
                 )
-            saved = store.conversation.value()
             coached = self.coach(join(envelope, reference), ConversationState.from_dict(saved) if saved else None)
         except Exception as err:  # noqa: BLE001 - park the record in the DLQ rather than restart forever
             return Outcome(key=envelope.key, dlq=(processing_failure(envelope, err),), counts={"failed": 1})

@@ -231,3 +231,16 @@ def test_routing_key_is_the_conversation_in_the_value_with_the_kafka_key_as_fall
     assert routing_key(_raw("conversation.events", _turn(), key=b"wrong")) == "conv-u"
     assert routing_key(_raw("conversation.events", b"{broken", key=b"k1")) == "k1"
     assert routing_key(_raw("conversation.events", b"[]")) == ""
+
+
+def test_the_agents_question_tells_how_the_customers_answer_is_masked(core):
+    runner = _with_context(core)
+    runner.feed(_raw("conversation.events", _turn(0, "agent", "Can you confirm your date of birth, please?")))
+    assert runner.store("conv-u").conversation.value()["awaiting_pii"] == "DOB"
+    answer = runner.feed(_raw("conversation.events", _turn(1, "customer", "09/10/58")))
+    turn_record = next(r for r in answer.audit if r["record_type"] == "turn")
+    assert turn_record["masked_text"] == "[DOB]" and turn_record["pii_types"] == ["DOB"]
+    assert runner.store("conv-u").conversation.value()["awaiting_pii"] is None
+    # Without the question the same text is not a birth date.
+    plain = LocalRunner(core).feed(_raw("conversation.events", _turn(1, "customer", "09/10/58")))
+    assert next(r for r in plain.audit if r["record_type"] == "turn")["masked_text"] == "09/10/58"
