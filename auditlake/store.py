@@ -7,7 +7,6 @@ committing a chained batch with its app transactions in one Delta commit.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ CHAIN_METADATA_KEY = "cuecard.chain"
 
 def default_root() -> Path:
     """CUECARD_AUDIT_DIR, else audit/delta in the run dir (CUECARD_RUN_DIR, default .run)."""
-    return Path(os.environ.get("CUECARD_AUDIT_DIR") or load_settings().run_dir / "audit" / "delta").resolve()
+    return load_settings().audit_dir.resolve()
 
 
 def _plain(kind: pa.DataType) -> pa.DataType:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-AUDIT_TOPIC = "coaching.audit"
-DLQ_TOPIC = "coaching.dlq"
+from udfs.topics import AUDIT, DLQ
+
+AUDIT_TOPIC = AUDIT.name
+DLQ_TOPIC = DLQ.name
 PARTITION_COLUMN = "date"
 CHAIN_COLUMNS = ("chain_seq", "prev_hash", "row_hash")
 TIMESTAMP = pa.timestamp("us", tz="UTC")

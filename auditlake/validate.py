@@ -1,12 +1,11 @@
 """`cuecard audit validate`: run each table's Great Expectations suite on the whole table, write Data Docs.
 
 Unlike the per-batch gate this sees every row, so it also catches duplicate ids across batches. Results
-go to GE Data Docs (HTML) in a folder, default .run/audit/data_docs (env CUECARD_AUDIT_DOCS_DIR).
+go to GE Data Docs (HTML) in a folder, default $CUECARD_RUN_DIR/audit/data_docs (env CUECARD_AUDIT_DOCS_DIR).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +21,12 @@ from auditlake.quality import (
     outcomes_of,
 )
 from auditlake.store import to_pyarrow
-from udfs.settings import PROJECT_ROOT
+from udfs.settings import load_settings
 
 
 def default_docs_dir() -> Path:
-    """CUECARD_AUDIT_DOCS_DIR, else .run/audit/data_docs."""
-    return Path(os.environ.get("CUECARD_AUDIT_DOCS_DIR") or PROJECT_ROOT / ".run" / "audit" / "data_docs").resolve()
+    """CUECARD_AUDIT_DOCS_DIR, else audit/data_docs in the run dir (CUECARD_RUN_DIR, default .run)."""
+    return load_settings().audit_docs_dir.resolve()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ Run: python -m auditlake.writer --help
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -33,16 +32,6 @@ from auditlake.tables import AUDIT_TOPIC, CHAIN_COLUMNS, DLQ_TOPIC, QUALITY_TABL
 from udfs.settings import SettingsError, load_settings
 
 JOB_NAME = "cuecard-audit-writer"
-
-
-def _env_number(name: str, default: float, kind: type = float) -> Any:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return kind(default)
-    try:
-        return kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number; set it to e.g. {kind(default)}") from None
 
 
 @dataclass(frozen=True)
@@ -303,15 +292,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> WriterConfig:
-    """Merge command-line options over env vars and defaults, validated."""
+    """Merge command-line options over the settings (env vars and defaults), validated."""
+    settings = load_settings()
     return WriterConfig(
-        bootstrap=args.bootstrap or load_settings().bootstrap_servers,
+        bootstrap=args.bootstrap or settings.bootstrap_servers,
         root=(args.root or default_root()).resolve(),
         topics=tuple(args.topics),
-        max_records=args.max_records or _env_number("CUECARD_AUDIT_BATCH_RECORDS", 1000, int),
-        max_seconds=args.max_seconds or _env_number("CUECARD_AUDIT_BATCH_SECONDS", 2.0),
+        max_records=args.max_records or settings.audit_batch_records,
+        max_seconds=args.max_seconds or settings.audit_batch_seconds,
         idle_exit=args.idle_exit,
-        quality=not args.no_quality and os.environ.get("CUECARD_AUDIT_QUALITY", "1") not in ("0", "false"),
+        quality=not args.no_quality and settings.audit_quality,
         lineage=not args.no_lineage,
     ).validate()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from udfs.settings import SettingsError
 
-ROOT_HELP = "tables' root directory (env CUECARD_AUDIT_DIR; default .run/audit/delta)"
+ROOT_HELP = "tables' root directory (env CUECARD_AUDIT_DIR; default $CUECARD_RUN_DIR/audit/delta)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--root", type=Path, help=ROOT_HELP)
     validate.add_argument("--table", action="append", help="only this table (repeatable)")
     validate.add_argument(
-        "--docs-dir", type=Path, help="Data Docs folder (env CUECARD_AUDIT_DOCS_DIR; default .run/audit/data_docs)"
+        "--docs-dir",
+        type=Path,
+        help="Data Docs folder (env CUECARD_AUDIT_DOCS_DIR; default $CUECARD_RUN_DIR/audit/data_docs)",
     )
     validate.set_defaults(func=_validate)
 

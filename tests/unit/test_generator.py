@@ -6,7 +6,6 @@ import pytest
 
 from cuecard.generate_cmd import register, run_generate
 from cuecard.kafka_clients import parse_feed_line
-from udfs.settings import SettingsError
 from jobs.generator import (
     ANGRY,
     CANARIES,
@@ -23,6 +22,7 @@ from udfs.coaching import JoinedContext, coach_turn
 from udfs.pii import mask_pii
 from udfs.responses import ResponseLibrary
 from udfs.scoring import FastScores
+from udfs.settings import SettingsError
 from udfs.validation import Rejected, Valid, decode_and_validate
 
 pytestmark = pytest.mark.unit
