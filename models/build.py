@@ -7,16 +7,16 @@ when its inputs (data, parameters, library versions) change. The build writes a 
 (`registry.json`) and a model report (`REPORT.md`) beside the artifacts.
 
 The steps live in `fast_tier.py`, `deep_tier.py` and `report.py`; this module decides what is out of date,
-writes the registry and compares it with the pinned copy in models/registry.json.
+checks that every artifact reproduces its pin in models/registry.json (`reproduce.py`: byte for byte, or within
+the tolerances on the probe outputs and metrics) and only then writes the registry the job loads from.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from models.common import BUILD_VERSION, ROOT, fingerprint, load_dataset, log, t
 from models.deep_tier import EMBEDDER, INDEX_NAME, build_embedder, build_index, embedder_sources
 from models.fast_tier import CLASSIFIERS, build_classifier
 from models.report import benchmark, write_report
+from models.reproduce import NotReproducedError, probe_key, probe_record, reproduction, same_probes
 from udfs.responses import DEFAULT_LIBRARY, ResponseLibrary
 from udfs.scoring import COMMITTED_REGISTRY, INTENT_LABELS, MANIFEST_NAME, Registry, sha256_file
 from udfs.settings import load_settings
@@ -38,8 +39,20 @@ def artifacts_intact(out_dir: Path, manifest: dict[str, Any]) -> bool:
     )
 
 
-def build(out_dir: Path, force: bool = False, report: bool = True, n_fast: int = 3000, n_deep: int = 300) -> Path:
-    """Build what is out of date into `out_dir`; returns the path of the registry manifest written."""
+def build(
+    out_dir: Path,
+    force: bool = False,
+    report: bool = True,
+    n_fast: int = 3000,
+    n_deep: int = 300,
+    *,
+    pin: Path | None = COMMITTED_REGISTRY,
+) -> Path:
+    """Build what is out of date into `out_dir`; returns the path of the registry manifest written.
+
+    Every artifact must reproduce its entry in `pin` (see `models.reproduce`), else the build exits with one
+    line and leaves no registry in `out_dir` (so the job refuses to load). `pin=None` skips that check (re-pinning).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     stamps_path = out_dir / ".stamps.json"
     stamps: dict[str, Any] = json.loads(stamps_path.read_text()) if stamps_path.exists() and not force else {}
@@ -83,7 +96,17 @@ def build(out_dir: Path, force: bool = False, report: bool = True, n_fast: int =
         )
     )
 
+    key = probe_key()
+    by_ref = {f"{m['name']}@{m['version']}": m for m in manifests}
+    for ref, manifest in by_ref.items():
+        if not same_probes(manifest.get("probes"), key):
+            manifest["probes"] = probe_record(out_dir, manifest, by_ref)
+            stamps[ref]["manifest"]["probes"] = manifest["probes"]
+            stamps_path.write_text(json.dumps(stamps, indent=1, sort_keys=True))
+
     registry_path = out_dir / MANIFEST_NAME
+    if pin is not None:
+        check_pin(by_ref, pin, registry_path)
     models = sorted(manifests, key=lambda m: (m["name"], m["version"]))
     doc = {"registry_version": 1, "models": models}
     registry_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -101,22 +124,37 @@ def build(out_dir: Path, force: bool = False, report: bool = True, n_fast: int =
     return registry_path
 
 
-def compare_with_committed(models: Iterable[dict[str, Any]]) -> bool:
-    """Say whether the artifacts reproduce the hashes pinned in models/registry.json."""
-    pinned = Registry.load(COMMITTED_REGISTRY)
-    differing = []
-    for m in models:
-        entry = pinned.entries.get(f"{m['name']}@{m['version']}")
-        if entry is None or entry["artifacts"] != m["artifacts"]:
-            differing.append(f"{m['name']}@{m['version']}")
-    if differing:
-        log(
-            f"WARNING: {', '.join(differing)} differ from {COMMITTED_REGISTRY.relative_to(ROOT)}; the job refuses "
-            "them until that file is updated (`python -m models.build --write-registry`)"
-        )
-    else:
-        log(f"all artifacts match the hashes pinned in {COMMITTED_REGISTRY.relative_to(ROOT)}")
-    return not differing
+def check_pin(manifests: dict[str, dict[str, Any]], pin: Path, registry_path: Path) -> None:
+    """Record in each manifest how it reproduces `pin`; exit with one line (removing `registry_path`) if not."""
+    pinned = Registry.load(pin)
+    where = pin.relative_to(ROOT) if pin.is_relative_to(ROOT) else pin
+    exact = []
+    for ref, manifest in manifests.items():
+        try:
+            manifest["reproduction"] = reproduction(manifest, pinned.entries.get(ref))
+        except NotReproducedError as err:
+            registry_path.unlink(missing_ok=True)
+            raise SystemExit(f"models.build: error: {err} (pin: {where})") from None
+        rec = manifest["reproduction"]
+        if rec["status"] == "exact":
+            exact.append(ref)
+        else:
+            here = ", ".join(f"{role} {a['sha256']}" for role, a in sorted(manifest["artifacts"].items()))
+            there = ", ".join(f"{role} {sha}" for role, sha in sorted(rec["pinned_artifacts"].items()))
+            log(
+                f"{ref}: reproduces {where} within tolerance (sha256 {here}; pinned {there}; largest "
+                f"probe-output difference {rec['max_output_diff']:.2g} <= {rec['tolerance']:g})"
+            )
+    if exact:
+        log(f"{', '.join(exact)}: byte-identical to {where}")
+
+
+def write_pin(registry_path: Path, pin: Path = COMMITTED_REGISTRY) -> None:
+    """Pin a build: copy its registry to `pin` without the local `reproduction` records."""
+    doc = json.loads(registry_path.read_text(encoding="utf-8"))
+    for manifest in doc["models"]:
+        manifest.pop("reproduction", None)
+    pin.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def default_cache_dir() -> Path:
@@ -142,18 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--write-registry",
         action="store_true",
-        help="copy the built registry to models/registry.json (pins the hashes the job accepts)",
+        help="pin this build in models/registry.json (hashes, fingerprints, metrics, probe outputs) instead of "
+        "checking it against the pinned one",
     )
     parser.add_argument("--bench-fast", type=int, default=3000, help="fast-tier calls to time (default: %(default)s)")
     parser.add_argument("--bench-deep", type=int, default=300, help="deep-tier calls to time (default: %(default)s)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    registry_path = build(args.cache_dir, args.force, not args.no_report, args.bench_fast, args.bench_deep)
+    pin = None if args.write_registry else COMMITTED_REGISTRY
+    registry_path = build(args.cache_dir, args.force, not args.no_report, args.bench_fast, args.bench_deep, pin=pin)
     if args.write_registry:
-        shutil.copyfile(registry_path, COMMITTED_REGISTRY)
+        write_pin(registry_path)
         log(f"wrote {COMMITTED_REGISTRY.relative_to(ROOT)}")
-    else:
-        compare_with_committed(Registry.load(registry_path).entries.values())
     log(f"finished in {time.perf_counter() - t0:.1f}s")
     return 0
 

@@ -165,7 +165,7 @@ def resolve(models_dir: Path, ref: ModelRef, registries: Sequence[Registry]) -> 
     """Find `ref` in the first registry that has it and verify every artifact's sha256.
 
     Returns the manifest and role -> verified file path. Raises ModelError with one line naming the
-    file and both hashes when an artifact does not match.
+    file and both hashes when an artifact does not match (see `default_registries` for which hashes).
     """
     for registry in registries:
         manifest = registry.entry(ref)
@@ -190,8 +190,13 @@ def resolve(models_dir: Path, ref: ModelRef, registries: Sequence[Registry]) -> 
 
 
 def default_registries(models_dir: Path) -> list[Registry]:
-    """The committed (pinned) registry first, then the manifest the build wrote into `models_dir`."""
-    return [Registry.load(COMMITTED_REGISTRY), Registry.load(models_dir / MANIFEST_NAME)]
+    """The manifest the build wrote into `models_dir`: the hashes of the artifacts that are there.
+
+    The build writes it only after checking that every artifact reproduces its pin in `COMMITTED_REGISTRY`
+    (byte for byte, or within the tolerances of `models/reproduce.py` on another CPU/BLAS), so loading
+    against it still refuses a corrupted or swapped file.
+    """
+    return [Registry.load(models_dir / MANIFEST_NAME)]
 
 
 def session_options() -> Any:

@@ -1,17 +1,20 @@
+import copy
 import gzip
 import hashlib
 import json
 import random
+import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import onnx
 import pytest
 
-from models import datagen
-from models.build import build, default_cache_dir
+from models import datagen, reproduce
+from models.build import artifacts_intact, build, default_cache_dir
 from udfs.responses import CHANNELS, DEFAULT_LIBRARY, LibraryError, ResponseLibrary
-from udfs.scoring import COMMITTED_REGISTRY, INTENT_LABELS, Registry
+from udfs.scoring import COMMITTED_REGISTRY, INTENT_LABELS, Registry, sha256_file
 
 pytestmark = pytest.mark.unit
 
@@ -99,16 +102,106 @@ def test_committed_registry_has_complete_manifests() -> None:
     assert set(intent["metrics"]["per_label"]) == set(INTENT_LABELS)
     data = gzip.decompress((datagen.DATA_DIR / "intent.jsonl.gz").read_bytes())
     assert intent["training_data"]["sha256"] == hashlib.sha256(data).hexdigest()
+    probes, _ = reproduce.load_probes()
+    assert 30 <= len(probes) <= 50 and len(set(probes)) == len(probes)
+    for ref, manifest in registry.entries.items():
+        assert reproduce.same_probes(manifest.get("probes"), reproduce.probe_key()), f"{ref}: probe outputs are stale"
+        outputs = manifest["probes"]["outputs"]
+        assert len(outputs.get("top", outputs.get("head", []))) == len(probes), ref
 
 
-def test_fresh_build_reproduces_the_committed_hashes(tmp_path: Path) -> None:
-    build(tmp_path, report=False)
-    fresh = Registry.load(tmp_path / "registry.json")
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh build of every model (it fails if an artifact does not reproduce the pin)."""
+    out = tmp_path_factory.mktemp("fresh")
+    build(out, report=False)
+    return out
+
+
+def _fake_sha(entry: dict) -> dict:
+    """A pin whose artifact hashes differ from any build, so the tolerance checks run."""
+    entry = copy.deepcopy(entry)
+    for art in entry["artifacts"].values():
+        art["sha256"] = "0" * 64
+    return entry
+
+
+def test_fresh_build_reproduces_the_pin(fresh: Path) -> None:
+    built = Registry.load(fresh / "registry.json")
     pinned = Registry.load(COMMITTED_REGISTRY)
-    assert set(fresh.entries) == set(pinned.entries)
-    for ref, manifest in fresh.entries.items():
-        assert manifest["artifacts"] == pinned.entries[ref]["artifacts"], ref
-        assert manifest["metrics"] == pinned.entries[ref]["metrics"], ref
+    assert set(built.entries) == set(pinned.entries)
+    for ref, manifest in built.entries.items():
+        pin = pinned.entries[ref]
+        assert manifest["build"]["fingerprint"] == pin["build"]["fingerprint"], ref
+        rec = manifest["reproduction"]
+        if rec["status"] == "exact":
+            assert manifest["artifacts"] == pin["artifacts"], ref
+            continue
+        assert rec["status"] == "within_tolerance", ref
+        assert rec["pinned_artifacts"] == {role: a["sha256"] for role, a in pin["artifacts"].items()}, ref
+        assert rec["max_output_diff"] <= reproduce.tolerance(manifest), ref
+        assert reproduce.metrics_diff(manifest["metrics"], pin["metrics"]) is None, ref
+    # The local manifest is what the job loads from: the artifacts there must match it.
+    assert all(artifacts_intact(fresh, m) for m in built.entries.values())
+
+
+def test_a_perturbed_artifact_or_pin_is_not_reproduced(fresh: Path, tmp_path: Path) -> None:
+    built = Registry.load(fresh / "registry.json").entries
+    pin = Registry.load(COMMITTED_REGISTRY).entries["intent@1"]
+    manifest = {k: v for k, v in built["intent@1"].items() if k != "reproduction"}
+    assert reproduce.reproduction(manifest, _fake_sha(pin))["status"] == "within_tolerance"
+
+    # Same file name and fingerprint, but one class's intercept moved: its probabilities move too.
+    model = onnx.load(fresh / "intent-1.onnx")
+    node = next(n for n in model.graph.node if n.op_type == "LinearClassifier")
+    intercepts = next(a for a in node.attribute if a.name == "intercepts")
+    intercepts.floats[0] += 1.0
+    onnx.save(model, tmp_path / "intent-1.onnx")
+    perturbed = dict(
+        manifest, artifacts={"model": {"file": "intent-1.onnx", "sha256": sha256_file(tmp_path / "intent-1.onnx")}}
+    )
+    perturbed["probes"] = reproduce.probe_record(tmp_path, perturbed, {})
+    with pytest.raises(reproduce.NotReproducedError, match=r"intent@1: sha256 .* differ by .*--write-registry") as err:
+        reproduce.reproduction(perturbed, pin)
+    assert "\n" not in str(err.value)
+
+    # A pinned probe output moved by twice the tolerance, another fingerprint, a metric beyond its tolerance.
+    moved = _fake_sha(pin)
+    top = moved["probes"]["outputs"]["top"][7]
+    label = max(top, key=top.get)
+    top[label] += 2 * reproduce.PROBABILITY_TOLERANCE
+    with pytest.raises(reproduce.NotReproducedError, match=f"at probe 7 {label}"):
+        reproduce.reproduction(manifest, moved)
+    other = _fake_sha(pin)
+    other["build"]["fingerprint"] = "f" * 64
+    with pytest.raises(reproduce.NotReproducedError, match="build fingerprint"):
+        reproduce.reproduction(manifest, other)
+    worse = _fake_sha(pin)
+    worse["metrics"]["macro_f1"] -= 0.01
+    with pytest.raises(reproduce.NotReproducedError, match="macro_f1"):
+        reproduce.reproduction(manifest, worse)
+    index = Registry.load(COMMITTED_REGISTRY).entries["response_index@2026.11.0"]
+    shifted = _fake_sha(index)
+    first = shifted["probes"]["outputs"]["top"][0]
+    first[next(iter(first))] -= 2 * reproduce.EMBEDDING_TOLERANCE
+    with pytest.raises(reproduce.NotReproducedError, match="response_index@2026.11.0: sha256"):
+        reproduce.reproduction(built["response_index@2026.11.0"], shifted)
+
+
+def test_build_refuses_and_leaves_no_registry_when_the_pin_differs(fresh: Path, tmp_path: Path) -> None:
+    out = tmp_path / "models"
+    shutil.copytree(fresh, out)
+    doc = json.loads(COMMITTED_REGISTRY.read_text())
+    for entry in doc["models"]:
+        if entry["name"] == "sentiment":
+            entry.update(_fake_sha(entry))
+            entry["probes"]["outputs"]["top"][20]["positive"] -= 0.5
+    pin = tmp_path / "pin.json"
+    pin.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit, match=r"^models.build: error: sentiment@1: sha256 .* at probe 20 positive") as err:
+        build(out, report=False, pin=pin)
+    assert "\n" not in str(err.value.code)
+    assert not (out / "registry.json").exists()  # so the job refuses to load from it
 
 
 def test_build_skips_what_is_up_to_date() -> None:

@@ -13,7 +13,6 @@ from cuecard import score_cmd
 from models.build import build, default_cache_dir
 from udfs.responses import ResponseLibrary
 from udfs.scoring import (
-    COMMITTED_REGISTRY,
     BudgetedRanker,
     DeepRanker,
     FastScorer,
@@ -108,8 +107,25 @@ def test_corrupted_artifact_is_refused(models_dir: Path, tmp_path: Path) -> None
     message = str(err.value)
     assert "\n" not in message
     assert str(artifact) in message and "intent@1" in message
-    expected = Registry.load(COMMITTED_REGISTRY).entries["intent@1"]["artifacts"]["model"]["sha256"]
+    # Checked against the manifest the build wrote beside the artifacts (it reproduces the pin).
+    assert str(copy / "registry.json") in message
+    expected = Registry.load(copy / "registry.json").entries["intent@1"]["artifacts"]["model"]["sha256"]
     assert re.findall(r"\b[0-9a-f]{64}\b", message) == [sha256_file(artifact), expected]
+    assert expected == sha256_file(models_dir / "intent-1.onnx")
+
+
+def test_swapped_artifact_is_refused(models_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir, copy)
+    shutil.copyfile(copy / "intent-2.onnx", copy / "intent-1.onnx")  # a valid model, but not intent@1
+    with pytest.raises(ModelError, match=r"model intent@1: artifact .*intent-1.onnx has sha256 .* refusing to load"):
+        FastScorer.load(copy)
+
+
+def test_without_the_build_manifest_nothing_loads(tmp_path: Path) -> None:
+    # No manifest in the folder: the committed pin alone never vouches for artifacts.
+    with pytest.raises(ModelError, match=r"is not in the registry \(.*registry.json\); run `python -m models.build`"):
+        FastScorer.load(tmp_path, ScorerRefs())
 
 
 def test_bad_references_fail_with_one_line(models_dir: Path) -> None:
@@ -256,7 +272,7 @@ def test_score_cli_fast_only_and_missing_models(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert score_cmd.run(_args(models_dir=tmp_path)) == 2
     _, err = capsys.readouterr()
-    assert err.startswith("cuecard: error: model ") and "missing" in err and err.count("\n") == 1
+    assert err.startswith("cuecard: error: ") and "run `python -m models.build`" in err and err.count("\n") == 1
 
 
 def test_hard_timeout_stops_the_deep_tier(deep: DeepRanker, library: ResponseLibrary) -> None:
