@@ -13,16 +13,14 @@ from pyflink.table import StreamTableEnvironment
 from jobs.kafka_io import (
     COACHED_VIEW,
     KEYED_INPUTS,
-    KEYED_QUERY,
     KEYED_TABLE,
     REFERENCE_INPUTS,
-    REFERENCE_QUERY,
     REFERENCE_TABLE,
     sink_ddl,
     sink_specs,
     source_ddl,
 )
-from jobs.pipeline import build_pipeline
+from jobs.pipeline import build_pipeline, input_streams
 from udfs.settings import load_settings
 
 
@@ -39,11 +37,7 @@ def main() -> None:
     t_env = StreamTableEnvironment.create(env)
     t_env.execute_sql(source_ddl(settings, KEYED_TABLE, KEYED_INPUTS, group_id=settings.job_name))
     t_env.execute_sql(source_ddl(settings, REFERENCE_TABLE, REFERENCE_INPUTS, group_id=settings.job_name))
-    coached = build_pipeline(
-        t_env.to_data_stream(t_env.sql_query(KEYED_QUERY)),
-        t_env.to_data_stream(t_env.sql_query(REFERENCE_QUERY)),
-        settings,
-    )
+    coached = build_pipeline(*input_streams(t_env), settings)
     t_env.create_temporary_view(COACHED_VIEW, t_env.from_data_stream(coached))
     statements = t_env.create_statement_set()
     for spec in sink_specs(settings):

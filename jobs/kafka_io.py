@@ -35,7 +35,7 @@ RAW_COLUMNS = "`topic`, `partition`, `offset`, `ts`, `k`, `v`"
 # fallback: producers get it wrong); an unreadable value keys by "" and is rejected downstream.
 KEYED_QUERY = (
     "SELECT COALESCE(JSON_VALUE(CAST(`v` AS STRING), '$.conversation_id'), CAST(`k` AS STRING), '') AS route_key, "
-    f"ROW({RAW_COLUMNS}) AS raw FROM {KEYED_TABLE}"
+    f"ROW({RAW_COLUMNS}) AS `raw` FROM {KEYED_TABLE}"
 )
 REFERENCE_QUERY = f"SELECT {RAW_COLUMNS} FROM {REFERENCE_TABLE}"
 COACHED_VIEW = "coached"

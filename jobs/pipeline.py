@@ -8,7 +8,7 @@ Sources and sinks are injected, so the live job (Kafka in, Kafka out), replay an
                                                                    (k, suggestions[], alerts[], audit[], dlq[])
 
 The keyed input carries rows of (conversation key, raw row): the key is computed by the source
-query (`jobs.kafka_io.KEYED_QUERY`), so no Python key selector runs; each one would be a Python
+query (`jobs.kafka_io.KEYED_QUERY`, read by `input_streams`), so no Python key selector runs; each one would be a Python
 operator of its own, costing a Java-Python round trip per record.
 """
 
@@ -19,7 +19,9 @@ from typing import Any
 from pyflink.common import Types
 from pyflink.datastream import DataStream, KeyedStream
 from pyflink.java_gateway import get_gateway
+from pyflink.table import StreamTableEnvironment
 
+from jobs.kafka_io import KEYED_QUERY, REFERENCE_QUERY
 from jobs.operators import CoachTurns, output_type, reference_descriptor
 from udfs.settings import Settings
 
@@ -52,6 +54,17 @@ def keyed_by_first_field(stream: DataStream) -> KeyedStream:
         Types.ROW([Types.STRING()]).get_java_type_info(),
     )
     return KeyedStream(j_keyed, raw_type(), stream)
+
+
+def input_streams(t_env: StreamTableEnvironment) -> tuple[DataStream, DataStream]:
+    """The keyed and the reference input streams from the tables `jobs.kafka_io` declares (or tests stand in).
+
+    `to_append_stream` with explicit row types, because the embedded keyed Python operator needs a
+    plain RowTypeInfo where `to_data_stream` would give the table's ExternalTypeInfo.
+    """
+    keyed = t_env.to_append_stream(t_env.sql_query(KEYED_QUERY), keyed_type())
+    reference = t_env.to_append_stream(t_env.sql_query(REFERENCE_QUERY), raw_type())
+    return keyed, reference
 
 
 def build_pipeline(keyed: DataStream, reference: DataStream, settings: Settings) -> DataStream:

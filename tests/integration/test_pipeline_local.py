@@ -1,22 +1,24 @@
 """`build_pipeline` itself in a local Flink environment: collections in, the coach's rows collected out.
 
-This checks the wiring (Java-side keying, broadcast connect, the operator's output row) without the
-standalone cluster; the cluster tests cover Kafka in and out.
+The input tables the job declares over Kafka are stood in for by views of the same names over
+literal rows, so the same queries, Java-side keying, broadcast connect and output row are exercised
+without the standalone cluster; the cluster tests cover Kafka in and out.
 """
 
 import json
 import os
 import sys
 import sysconfig
-import time
+from datetime import UTC, datetime
 
 import pytest
-from pyflink.common import Configuration, Row
-from pyflink.common.time import Instant
+from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import DataTypes, StreamTableEnvironment
 
 from jobs.generator import CANARIES
-from jobs.pipeline import build_pipeline, keyed_type, raw_type
+from jobs.kafka_io import KEYED_TABLE, REFERENCE_TABLE
+from jobs.pipeline import build_pipeline, input_streams
 from udfs.records import load_policy_file
 from udfs.settings import PROJECT_ROOT, load_settings
 
@@ -25,7 +27,22 @@ pytestmark = pytest.mark.integration
 
 def _raw(topic, offset, value):
     data = value if isinstance(value, bytes) else json.dumps(value).encode()
-    return Row(topic, 0, offset, Instant.of_epoch_milli(int(time.time() * 1000)), None, data)
+    # PyFlink's BYTES literals are bytearrays.
+    return (topic, 0, offset, datetime.now(tz=UTC), None, bytearray(data))
+
+
+def _view(t_env, name, rows):
+    schema = DataTypes.ROW(
+        [
+            DataTypes.FIELD("topic", DataTypes.STRING()),
+            DataTypes.FIELD("partition", DataTypes.INT()),
+            DataTypes.FIELD("offset", DataTypes.BIGINT()),
+            DataTypes.FIELD("ts", DataTypes.TIMESTAMP_LTZ(3)),
+            DataTypes.FIELD("k", DataTypes.BYTES()),
+            DataTypes.FIELD("v", DataTypes.BYTES()),
+        ]
+    )
+    t_env.create_temporary_view(name, t_env.from_elements(rows, schema))
 
 
 def _turn(seq, text, speaker="customer"):
@@ -56,20 +73,23 @@ def test_build_pipeline_runs_the_core_in_a_local_environment():
         _turn(0, f"hi, my card is {CANARIES['card_visa']} and I want a refund"),
         _turn(1, "thanks, I will check that refund for you", speaker="agent"),
     ]
-    keyed = env.from_collection(
-        [Row("conv-local", _raw("conversation.events", i, t)) for i, t in enumerate(turns)]
-        + [Row("", _raw("conversation.events", 9, b"{not json"))],
-        type_info=keyed_type(),
+    t_env = StreamTableEnvironment.create(env)
+    _view(
+        t_env,
+        KEYED_TABLE,
+        [_raw("conversation.events", i, t) for i, t in enumerate(turns)]
+        + [_raw("conversation.events", 9, b"{not json")],
     )
-    reference = env.from_collection(
+    _view(
+        t_env,
+        REFERENCE_TABLE,
         [
             _raw("coaching.policies", 0, load_policy_file(1)),
             _raw("customer.context", 1, {"customer_id": "cust-local", "schema_version": 1}),
         ],
-        type_info=raw_type(),
     )
     settings = load_settings().with_overrides(deep_tier=False)
-    rows = list(build_pipeline(keyed, reference, settings).execute_and_collect())
+    rows = list(build_pipeline(*input_streams(t_env), settings).execute_and_collect())
 
     audit = [json.loads(a) for row in rows for a in row["audit"]]
     dlq = [json.loads(d) for row in rows for d in row["dlq"]]
