@@ -134,11 +134,11 @@ def test_pii_canaries_never_reach_suggestions_alerts_or_state() -> None:
             states.get(event["conversation_id"]),  # type: ignore[arg-type]
             policy,
             scores,
-            None,
-            False,
-            library,
-            {"intent": "fake@1"},
-            masked.pii_types,
+            ranked=None,
+            degraded=False,
+            library=library,
+            model_versions={"intent": "fake@1"},
+            pii_types=masked.pii_types,
         )
         states[event["conversation_id"]] = coached.new_state
         outputs += [json.dumps(s.to_dict("2026-11-25T08:00:00.000Z")) for s in coached.suggestions]
