@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 RecordKind = Literal["turn", "feedback", "customer", "agent", "policy"]
-
-
-def utc_iso(epoch_seconds: float | None = None) -> str:
-    """ISO-8601 UTC with milliseconds and a Z, the timestamp form of every cuecard record."""
-    moment = datetime.fromtimestamp(time.time() if epoch_seconds is None else epoch_seconds, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def sha256_hex(data: bytes) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from udfs import validation
+from udfs.clock import utc_iso
 from udfs.coaching import JoinedContext, coach_turn
 from udfs.conversation import ConversationState
 from udfs.envelopes import (
@@ -31,7 +32,6 @@ from udfs.envelopes import (
     Rejected,
     Source,
     sha256_hex,
-    utc_iso,
 )
 from udfs.outputs import audited, audited_feedback, audited_turn, published, published_alert, remembered
 from udfs.pii import mask_pii
