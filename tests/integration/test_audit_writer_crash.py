@@ -78,6 +78,14 @@ def _start(bootstrap: str, root: Path, log: Path) -> subprocess.Popen:
     )
 
 
+def _wait_started(log: Path, starts: int, timeout: float = 60.0) -> None:
+    """Wait for the writer's start line, so a kill lands while it batches, not while it loads (GE takes seconds)."""
+    deadline = time.monotonic() + timeout
+    while log.read_text().count("tables at") < starts:
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+
+
 def _count(root: Path, sql: str) -> int:
     try:
         return run_adhoc(root, sql, {}).to_pylist()[0]["n"]
@@ -91,9 +99,10 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(kafka_bootstrap
     root, log = tmp_path / "delta", tmp_path / "writer.log"
     rng = random.Random(20261125)
     progress = []
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         writer = _start(kafka_bootstrap, root, log)
-        time.sleep(rng.uniform(2.5, 6.0))
+        _wait_started(log, kill + 1)
+        time.sleep(rng.uniform(0.2, 3.0))
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=10)
         progress.append(_count(root, f"SELECT count(*) AS n FROM turns WHERE conversation_id LIKE '{prefix}-%'"))
