@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "cuecard.audit_cmd",
     "cuecard.generate_cmd",
     "cuecard.score_cmd",
+    "cuecard.coach_cmd",
     "cuecard.replay_cmd",
 )
 
