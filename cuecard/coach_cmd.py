@@ -20,8 +20,8 @@ import orjson
 from cuecard.jobs_cmd import format_live
 from cuecard.kafka_clients import parse_feed_line
 from udfs.envelopes import RawRecord
+from udfs.model_registry import ModelError
 from udfs.runner import LocalRunner
-from udfs.scoring import ModelError
 from udfs.settings import load_settings
 from udfs.stages import CoachingCore
 from udfs.topics import ALERTS, AUDIT, DLQ, SUGGESTIONS

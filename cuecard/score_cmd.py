@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from udfs.scoring import ModelError, TurnScorer
+from udfs.model_registry import ModelError
+from udfs.scoring import TurnScorer
 from udfs.settings import load_settings
 
 SPEAKERS = ("customer", "agent", "system")

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from udfs.records import load_policy_file
-from udfs.scoring import INTENT_LABELS
+from udfs.scores import INTENT_LABELS
 from udfs.topics import AGENT_STATE, CONVERSATION_EVENTS, CUSTOMER_CONTEXT, POLICIES
 
 BASE_TIME = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)

@@ -26,8 +26,9 @@ from models.deep_tier import EMBEDDER, INDEX_NAME, build_embedder, build_index, 
 from models.fast_tier import CLASSIFIERS, build_classifier
 from models.report import benchmark, write_report
 from models.reproduce import NotReproducedError, probe_key, probe_record, reproduction, same_probes
+from udfs.model_registry import COMMITTED_REGISTRY, MANIFEST_NAME, Registry, sha256_file
 from udfs.responses import DEFAULT_LIBRARY, ResponseLibrary
-from udfs.scoring import COMMITTED_REGISTRY, INTENT_LABELS, MANIFEST_NAME, Registry, sha256_file
+from udfs.scores import INTENT_LABELS
 from udfs.settings import load_settings
 
 

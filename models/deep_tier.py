@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from models.common import log, sha256_bytes
+from udfs.deep_tier import Embedder
+from udfs.model_registry import MANIFEST_NAME, ModelRef, Registry, resolve, sha256_file
 from udfs.responses import ResponseLibrary
-from udfs.scoring import MANIFEST_NAME, Embedder, ModelRef, Registry, resolve, sha256_file
 
 EMBEDDER = ("embedder", "1")
 INDEX_NAME = "response_index"

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from models.common import load_dataset, log, sha256_bytes
-from udfs.scoring import INTENT_LABELS, session_options
+from udfs.model_registry import session_options
+from udfs.scores import INTENT_LABELS
 
 WORD_TOKENS = r"\b\w\w+\b"  # scikit-learn's default token pattern, given to the ONNX tokenizer verbatim
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}

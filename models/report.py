@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from models.common import load_dataset
+from udfs.deep_tier import DeepRanker
+from udfs.model_registry import Registry, ScorerRefs
 from udfs.responses import ResponseLibrary
-from udfs.scoring import DeepRanker, FastScorer, Registry, ScorerRefs
+from udfs.scoring import FastScorer
 
 
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from models.common import ROOT, sha256_bytes
-from udfs.scoring import MANIFEST_NAME, Embedder, ModelRef, Registry, resolve, session_options
+from udfs.deep_tier import Embedder
+from udfs.model_registry import MANIFEST_NAME, ModelRef, Registry, resolve, session_options
 
 PROBES = Path(__file__).resolve().parent / "probes.json"
 TOP_K = 3  # entries recorded per probe: the ranker shows 3 templates, the fast tier uses the argmax

@@ -35,7 +35,7 @@ from udfs.conversation import ConversationState, ScoresLike, update_state
 from udfs.pii import mask_pii
 from udfs.records import Alert, Policy, Suggestion, alert_id, policy_from, suggestion_id
 from udfs.responses import ResponseLibrary, Template
-from udfs.scoring import RankedResponse
+from udfs.scores import RankedResponse
 
 TEMPLATE_KINDS = ("reply", "knowledge", "next_action")
 # Hints and alerts work without a policy (they only make the agent more careful); these are their defaults.

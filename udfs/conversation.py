@@ -27,7 +27,7 @@ NEUTRAL_INTENTS = frozenset({"greeting", "closing", "other"})
 
 
 class ScoresLike(Protocol):
-    """The fast-tier scores of a turn (udfs.scoring.FastScores satisfies it)."""
+    """The fast-tier scores of a turn (udfs.scores.FastScores satisfies it)."""
 
     @property
     def intent(self) -> str:

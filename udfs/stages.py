@@ -37,7 +37,8 @@ from udfs.outputs import audited, audited_feedback, audited_turn, published, pub
 from udfs.pii import mask_pii
 from udfs.records import Suggestion, newer_policy
 from udfs.responses import ResponseLibrary
-from udfs.scoring import DeepResult, FastScores, TurnScorer, TurnScores
+from udfs.scores import DeepResult, FastScores, TurnScores
+from udfs.scoring import TurnScorer
 from udfs.settings import Settings
 from udfs.topics import AGENT_STATE, CONVERSATION_EVENTS, CUSTOMER_CONTEXT, FEEDBACK, POLICIES
 from udfs.validation import decode_and_validate, make_dlq_record

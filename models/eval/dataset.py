@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from udfs.scoring import INTENT_LABELS
+from udfs.scores import INTENT_LABELS
 from udfs.validation import validate
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "conversations"

@@ -6,7 +6,7 @@ from udfs.coaching import JoinedContext, coach_turn
 from udfs.outputs import remembered
 from udfs.records import Policy, load_policy_file, suggestion_id
 from udfs.responses import ResponseLibrary
-from udfs.scoring import FastScores, RankedResponse
+from udfs.scores import FastScores, RankedResponse
 from udfs.validation import validate
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,7 @@ import pytest
 
 from udfs.conversation import MAX_SENTIMENTS, MAX_TURN_CHARS, MAX_TURNS, ConversationState, update_state
 from udfs.records import Policy
-from udfs.scoring import FastScores
+from udfs.scores import FastScores
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,7 @@ from models.eval.dataset import (
     load_conversations,
 )
 from udfs.records import Policy
-from udfs.scoring import INTENT_LABELS
+from udfs.scores import INTENT_LABELS
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,7 @@ from jobs.generator import (
 from udfs.coaching import JoinedContext, coach_turn
 from udfs.pii import mask_pii
 from udfs.responses import ResponseLibrary
-from udfs.scoring import FastScores
+from udfs.scores import FastScores
 from udfs.settings import SettingsError
 from udfs.validation import Rejected, Valid, decode_and_validate
 

@@ -13,8 +13,9 @@ import pytest
 
 from models import datagen, reproduce
 from models.build import artifacts_intact, build, default_cache_dir
+from udfs.model_registry import COMMITTED_REGISTRY, Registry, sha256_file
 from udfs.responses import CHANNELS, DEFAULT_LIBRARY, LibraryError, ResponseLibrary
-from udfs.scoring import COMMITTED_REGISTRY, INTENT_LABELS, Registry, sha256_file
+from udfs.scores import INTENT_LABELS
 
 pytestmark = pytest.mark.unit
 

@@ -11,20 +11,11 @@ import pytest
 
 from cuecard import score_cmd
 from models.build import build, default_cache_dir
+from udfs.deep_tier import BudgetedRanker, DeepRanker
+from udfs.model_registry import ModelError, ModelRef, Registry, ScorerRefs, sha256_file
 from udfs.responses import ResponseLibrary
-from udfs.scoring import (
-    BudgetedRanker,
-    DeepRanker,
-    FastScorer,
-    FastScores,
-    ModelError,
-    ModelRef,
-    RankedResponse,
-    Registry,
-    ScorerRefs,
-    TurnScorer,
-    sha256_file,
-)
+from udfs.scores import FastScores, RankedResponse
+from udfs.scoring import FastScorer, TurnScorer
 
 pytestmark = pytest.mark.unit
 
