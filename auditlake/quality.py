@@ -201,7 +201,13 @@ def outcomes_of(result: Any) -> list[Outcome]:
         name = f"{_class_name(config.type)}({config.kwargs['column']})"
         raised = bool((item.exception_info or {}).get("raised_exception"))
         index = None if raised else item.result.get("unexpected_index_list")
-        outcomes.append(Outcome(name, bool(item.success) and not raised, None if index is None else list(index)))
+        outcomes.append(
+            Outcome(
+                name,
+                success=bool(item.success) and not raised,
+                unexpected_index=None if index is None else list(index),
+            )
+        )
     return outcomes
 
 

@@ -81,7 +81,7 @@ def run_named(
 
 def run_adhoc(root: Path, sql: str, values: Mapping[str, str]) -> pa.Table:
     """Run ad-hoc SQL: each --param binds a :name placeholder as a string; as_of_* parameters time-travel."""
-    declared = [Param(name, "str", True, "") for name in values if name not in TIME_TRAVEL_PARAMS]
+    declared = [Param(name, "str", optional=True, description="") for name in values if name not in TIME_TRAVEL_PARAMS]
     bound, travel = bind(sql, declared, values, TABLES)
     return run_sql(root, bound, travel)
 

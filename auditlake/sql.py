@@ -75,7 +75,7 @@ def parse_query(name: str, text: str) -> NamedQuery:
             pname, ptype, optional, desc = match.groups()
             if ptype not in PARAM_TYPES:
                 raise QueryError(f"query {name}: parameter {pname} has type {ptype!r}, not one of {PARAM_TYPES}")
-            params.append(Param(pname, ptype, bool(optional), desc.strip()))
+            params.append(Param(pname, ptype, optional=bool(optional), description=desc.strip()))
             last = ""
         elif match := _HEADER.match(stripped):
             last = match.group(1)
@@ -116,7 +116,9 @@ def bind(sql: str, params: Iterable[Param], values: Mapping[str, str], tables: I
     """Substitute parameter values into the SQL; returns it with the time travel the values ask for."""
     declared = {p.name: p for p in params}
     for name in TIME_TRAVEL_PARAMS:
-        declared.setdefault(name, Param(name, "int" if name == "as_of_version" else "timestamp", True, ""))
+        declared.setdefault(
+            name, Param(name, "int" if name == "as_of_version" else "timestamp", optional=True, description="")
+        )
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise QueryError(f"unknown parameter(s) {unknown}; this query takes {sorted(declared)}")

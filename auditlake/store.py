@@ -66,7 +66,7 @@ class AuditStore:
         """Directory of a table."""
         return self.root / table
 
-    def open(self, create: bool = True) -> AuditStore:
+    def open(self, *, create: bool = True) -> AuditStore:
         """Load every table, creating missing ones (append-only, partitioned by date) when `create`."""
         for name, spec in TABLES.items():
             path = self.path(name)

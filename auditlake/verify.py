@@ -162,7 +162,7 @@ def verify(root: Path, tables: list[str] | None = None) -> list[Finding]:
 
 
 def vacuum(
-    root: Path, retention_hours: float, dry_run: bool, out: Callable[[str], None] = print
+    root: Path, retention_hours: float, *, dry_run: bool, out: Callable[[str], None] = print
 ) -> dict[str, list[str]]:
     """Delete data files no commit references (orphans of crashed writes) older than the retention; per table."""
     store = AuditStore(root).open(create=False)

@@ -128,7 +128,7 @@ def _vacuum(args: argparse.Namespace) -> int:
             print(finding)
         print("vacuum refused: verify has findings (orphaned files may be evidence); use --dry-run or --force")
         return 1
-    vacuum(root, args.retention_hours, args.dry_run)
+    vacuum(root, args.retention_hours, dry_run=args.dry_run)
     return 0
 
 

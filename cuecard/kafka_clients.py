@@ -73,7 +73,7 @@ def feed(
     return sent
 
 
-def _assigned_consumer(settings: Settings, topics: Iterable[str], read_committed: bool) -> KafkaConsumer:
+def _assigned_consumer(settings: Settings, topics: Iterable[str], *, read_committed: bool) -> KafkaConsumer:
     consumer = KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         isolation_level="read_committed" if read_committed else "read_uncommitted",
@@ -83,9 +83,9 @@ def _assigned_consumer(settings: Settings, topics: Iterable[str], read_committed
     return consumer
 
 
-def consumer_at_end(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
+def consumer_at_end(settings: Settings, topics: Iterable[str], *, read_committed: bool = False) -> KafkaConsumer:
     """A group-less consumer positioned at the current end of every partition of the topics."""
-    consumer = _assigned_consumer(settings, topics, read_committed)
+    consumer = _assigned_consumer(settings, topics, read_committed=read_committed)
     partitions = list(consumer.assignment())
     consumer.seek_to_end(*partitions)
     for tp in partitions:
@@ -102,9 +102,9 @@ def live_consumer(settings: Settings, topics: Iterable[str]) -> KafkaConsumer:
     return consumer_at_end(settings, topics, read_committed=settings.suggestions_delivery == "exactly-once")
 
 
-def consumer_from_start(settings: Settings, topics: Iterable[str], read_committed: bool = False) -> KafkaConsumer:
+def consumer_from_start(settings: Settings, topics: Iterable[str], *, read_committed: bool = False) -> KafkaConsumer:
     """A group-less consumer reading every partition of the topics from the beginning."""
-    consumer = _assigned_consumer(settings, topics, read_committed)
+    consumer = _assigned_consumer(settings, topics, read_committed=read_committed)
     consumer.seek_to_beginning(*consumer.assignment())
     return consumer
 

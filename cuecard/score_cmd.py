@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as err:
         print(f"cuecard: error: {err}", file=sys.stderr)
         return 2
-    failed = score_lines(scorer, sys.stdin, sys.stdout, sys.stderr, args.top_k, args.shadow)
+    failed = score_lines(scorer, sys.stdin, sys.stdout, sys.stderr, k=args.top_k, shadow=args.shadow)
     return 1 if failed else 0
 
 
@@ -85,7 +85,7 @@ def parse_line(line: str) -> tuple[str, str, str]:
 
 
 def score_lines(
-    scorer: TurnScorer, lines: Iterable[str], out: TextIO, err: TextIO, k: int = 3, shadow: bool = False
+    scorer: TurnScorer, lines: Iterable[str], out: TextIO, err: TextIO, *, k: int = 3, shadow: bool = False
 ) -> int:
     """Score every non-blank line; returns how many lines failed."""
     failed = 0

@@ -234,7 +234,7 @@ class _Conversation:
 
 
 def _script(
-    rng: random.Random, intent: str, channel: str, persona: str, agent_breaks: bool, required: dict[str, Any]
+    rng: random.Random, intent: str, channel: str, persona: str, *, agent_breaks: bool, required: dict[str, Any]
 ) -> list[tuple[str, str]]:
     """The turns of one conversation: (speaker, text); compliant agents make every v2 disclosure."""
     disclosures = " ".join(d["text"] for d in required.get(intent, ()))
@@ -385,7 +385,14 @@ def generate(config: GeneratorConfig) -> Iterator[dict[str, Any]]:
                 channel=channel,
                 customer_id=customer_id,
                 agent_id=f"agent-{rng.randrange(n_agents):03d}",
-                turns=_script(rng, intent, channel, persona, rng.random() < 0.3, policy_v2["required_disclosures"]),
+                turns=_script(
+                    rng,
+                    intent,
+                    channel,
+                    persona,
+                    agent_breaks=rng.random() < 0.3,
+                    required=policy_v2["required_disclosures"],
+                ),
             )
         )
     total_turns = sum(len(c.turns) for c in conversations)

@@ -42,11 +42,11 @@ def artifacts_intact(out_dir: Path, manifest: dict[str, Any]) -> bool:
 
 def build(
     out_dir: Path,
+    *,
     force: bool = False,
     report: bool = True,
     n_fast: int = 3000,
     n_deep: int = 300,
-    *,
     pin: Path | None = COMMITTED_REGISTRY,
 ) -> Path:
     """Build what is out of date into `out_dir`; returns the path of the registry manifest written.
@@ -189,7 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     pin = None if args.write_registry else COMMITTED_REGISTRY
-    registry_path = build(args.cache_dir, args.force, not args.no_report, args.bench_fast, args.bench_deep, pin=pin)
+    registry_path = build(
+        args.cache_dir,
+        force=args.force,
+        report=not args.no_report,
+        n_fast=args.bench_fast,
+        n_deep=args.bench_deep,
+        pin=pin,
+    )
     if args.write_registry:
         write_pin(registry_path)
         log(f"wrote {COMMITTED_REGISTRY.relative_to(ROOT)}")

@@ -114,6 +114,7 @@ class _Turn:
         text: str,
         confidence: float,
         rules: list[str],
+        *,
         template_id: str | None,
         rule_id: str | None,
         intent: str | None,
@@ -174,7 +175,7 @@ class _Turn:
         )
 
     def rule_card(
-        self, kind: str, rule_id: str, text: str, confidence: float, rules: list[str], human_review: bool = False
+        self, kind: str, rule_id: str, text: str, confidence: float, rules: list[str], *, human_review: bool = False
     ) -> None:
         """A rule-made card (compliance alert or escalation hint), guarded like every other text."""
         blocking = text_guard(text, self.rules)
@@ -183,7 +184,15 @@ class _Turn:
         status = "blocked" if blocking else "shown"
         self.suggestions.append(
             self.suggestion(
-                kind, status, text, confidence, rules + blocking, None, rule_id, self.state.current_intent, human_review
+                kind,
+                status,
+                text,
+                confidence,
+                rules + blocking,
+                template_id=None,
+                rule_id=rule_id,
+                intent=self.state.current_intent,
+                human_review=human_review,
             )
         )
 
@@ -293,7 +302,7 @@ def _coach_customer_turn(work: _Turn, ranked: Sequence[RankedResponse] | None, l
     high_risk = _high_risk(work)
     for intent, rule in high_risk:
         if work.once(f"hint:high_risk:{intent}"):
-            work.rule_card("escalation", f"high_risk:{intent}", HIGH_RISK_HINTS[intent], 1.0, [rule], True)
+            work.rule_card("escalation", f"high_risk:{intent}", HIGH_RISK_HINTS[intent], 1.0, [rule], human_review=True)
         if work.once(f"alert:high_risk_intent:{intent}"):
             work.alert(
                 "high_risk_intent",
@@ -398,10 +407,10 @@ def _template_suggestions(
                 text,
                 confidence,
                 fired + blocking,
-                template.template_id,
-                None,
-                template.intent,
-                bool(high_risk),
+                template_id=template.template_id,
+                rule_id=None,
+                intent=template.intent,
+                human_review=bool(high_risk),
             )
         )
 

@@ -260,7 +260,7 @@ class BudgetedRanker:
         if elapsed > remaining:
             reason = f"timeout: deep tier took {elapsed:.1f} ms > remaining {remaining:.1f} ms on {channel}"
             return self._fallback(fast, channel, k, reason, elapsed)
-        return DeepResult(tuple(ranked), False, None, elapsed)
+        return DeepResult(tuple(ranked), degraded=False, reason=None, latency_ms=elapsed)
 
     def _record(self, channel: str, elapsed_ms: float) -> None:
         costs = self._costs.get(channel)
@@ -270,4 +270,4 @@ class BudgetedRanker:
 
     def _fallback(self, fast: FastScores, channel: str, k: int, reason: str, elapsed: float) -> DeepResult:
         responses = fast_responses(self.library, fast.intent, channel, k, fast.intent_confidence)
-        return DeepResult(responses, True, reason, elapsed)
+        return DeepResult(responses, degraded=True, reason=reason, latency_ms=elapsed)

@@ -164,7 +164,7 @@ def _classify_run(
     i = 0
     rest: list[list[_Token]] = [[]]
     while i < len(tokens):
-        j = _card_window(tokens, i, card_cue and len(digits) <= 19)
+        j = _card_window(tokens, i, cued_whole=card_cue and len(digits) <= 19)
         if j is None:
             rest[-1].append(tokens[i])
             i += 1
@@ -182,7 +182,7 @@ def _classify_run(
     return found
 
 
-def _card_window(tokens: list[_Token], i: int, cued_whole: bool) -> int | None:
+def _card_window(tokens: list[_Token], i: int, *, cued_whole: bool) -> int | None:
     total = 0
     best = None
     for j in range(i, len(tokens)):

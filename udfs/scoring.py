@@ -140,6 +140,7 @@ class TurnScorer:
         cls,
         models_dir: Path,
         budgets_ms: Mapping[str, float],
+        *,
         refs: ScorerRefs | None = None,
         library: ResponseLibrary | None = None,
         registries: Sequence[Registry] | None = None,
@@ -167,9 +168,16 @@ class TurnScorer:
         refs = ScorerRefs.from_registry(registries)
         if settings.intent_model:
             refs = replace(refs, intent=settings.intent_model)
-        return cls.load(settings.models_dir, settings.budgets, refs, library, registries, deep=settings.deep_tier)
+        return cls.load(
+            settings.models_dir,
+            settings.budgets,
+            refs=refs,
+            library=library,
+            registries=registries,
+            deep=settings.deep_tier,
+        )
 
-    def score(self, text: str, speaker: str, channel: str, k: int = 3, shadow: bool = True) -> TurnScores:
+    def score(self, text: str, speaker: str, channel: str, *, k: int = 3, shadow: bool = True) -> TurnScores:
         """Score one turn; never raises for model failures inside the deep tier."""
         start = time.perf_counter()
         fast = self.fast.score(text, speaker, channel)

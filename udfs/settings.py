@@ -158,12 +158,12 @@ class Settings:
         parse=_parse_budgets,
         render=_format_budgets,
     )
-    deep_tier: bool = setting(True, "on: rank replies with the deep tier; off: fast tier only")
+    deep_tier: bool = setting(default=True, meaning="on: rank replies with the deep tier; off: fast tier only")
     max_event_bytes: int = setting(64 * 1024, "larger input records go to the DLQ")
     conversation_ttl_minutes: int = setting(60, "idle conversation state expires after this")
     audit_batch_records: int = setting(1000, "the audit lake writer closes a batch at this many records")
     audit_batch_seconds: float = setting(2.0, "the audit lake writer closes a batch this long after its first record")
-    audit_quality: bool = setting(True, "off: the audit lake writer skips its data-quality gate")
+    audit_quality: bool = setting(default=True, meaning="off: the audit lake writer skips its data-quality gate")
     generator_seed: int = setting(7, "`cuecard generate`: random seed", env="CUECARD_SEED")
     generator_conversations: int = setting(50, "`cuecard generate`: conversations", env="CUECARD_CONVERSATIONS")
     generator_malformed_every: int = setting(

@@ -218,7 +218,9 @@ class CoachingCore:
         try:
             return self.scorer.score(record["text"], record["speaker"], record["channel"])
         except Exception as err:  # noqa: BLE001 - a failing model degrades the turn, never stops the job
-            failed = DeepResult((), True, f"fast tier error: {type(err).__name__}: {err}"[:300], 0.0)
+            failed = DeepResult(
+                (), degraded=True, reason=f"fast tier error: {type(err).__name__}: {err}"[:300], latency_ms=0.0
+            )
             return TurnScores(NEUTRAL_SCORES, None, failed, 0.0)
 
     def coach(self, joined: JoinedTurn, state: ConversationState | None) -> Coached:

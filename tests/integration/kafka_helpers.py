@@ -25,6 +25,7 @@ def read_until(
     settings: Settings,
     topic: str,
     done: Callable[[list[dict[str, Any]]], bool],
+    *,
     timeout: float = 60.0,
     read_committed: bool = False,
 ) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ def _reference_items():
 
 def _suggestions_for(settings, event_id, timeout=60.0):
     records = read_until(
-        settings, "coaching.suggestions", lambda rs: any(r["event_id"] == event_id for r in rs), timeout
+        settings, "coaching.suggestions", lambda rs: any(r["event_id"] == event_id for r in rs), timeout=timeout
     )
     return [r for r in records if r["event_id"] == event_id]
 

@@ -121,9 +121,9 @@ def test_resume_at_lowest_committed_and_skip_committed_rows():
 @pytest.mark.unit
 def test_quarantine_split_by_row_position():
     outcomes = [
-        Outcome("ExpectColumnValuesToBeInSet(status)", False, [1]),
-        Outcome("ExpectColumnValuesToNotMatchRegexList(text)", False, [1, 2]),
-        Outcome("ExpectColumnValuesToNotBeNull(audit_id)", True, []),
+        Outcome("ExpectColumnValuesToBeInSet(status)", success=False, unexpected_index=[1]),
+        Outcome("ExpectColumnValuesToNotMatchRegexList(text)", success=False, unexpected_index=[1, 2]),
+        Outcome("ExpectColumnValuesToNotBeNull(audit_id)", success=True, unexpected_index=[]),
     ]
     failures = failed_rows(outcomes, 4)
     assert failures == {
@@ -132,7 +132,7 @@ def test_quarantine_split_by_row_position():
     }
     passed, failed = split_rows([{"i": i} for i in range(4)], failures)
     assert [r["i"] for r in passed] == [0, 3] and [r["i"] for r, _ in failed] == [1, 2]
-    assert failed_rows([Outcome("X(c)", False, None)], 2) == {0: ["X(c)"], 1: ["X(c)"]}
+    assert failed_rows([Outcome("X(c)", success=False, unexpected_index=None)], 2) == {0: ["X(c)"], 1: ["X(c)"]}
 
 
 QUERY = """-- name: q
@@ -200,7 +200,7 @@ def test_read_only_check_accepts_queries():
         == "WITH a AS (SELECT ';' AS s) SELECT * FROM a"
     )
     assert check_read_only("select 1") == "select 1"
-    assert bind("SELECT :a", [Param("a", "bool", False, "")], {"a": "yes"}, [])[0] == "SELECT TRUE"
+    assert bind("SELECT :a", [Param("a", "bool", optional=False, description="")], {"a": "yes"}, [])[0] == "SELECT TRUE"
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ def test_percentiles_of_nothing_are_zero():
     assert percentiles([])["p99"] == 0.0
 
 
-def _run(rate, sustained, p99):
+def _run(rate, *, sustained, p99):
     return {
         "config": {"rate": rate, "duration_s": 60.0},
         "target": "flink job",
@@ -34,7 +34,7 @@ def _run(rate, sustained, p99):
 
 
 def test_markdown_has_a_row_per_rate_and_the_highest_sustained():
-    text = markdown([_run(200, True, 30.0), _run(1000, False, 900.0)], highest=200)
+    text = markdown([_run(200, sustained=True, p99=30.0), _run(1000, sustained=False, p99=900.0)], highest=200)
     assert "| 200 | 200 | yes | 20.0 | 30.0 | 30.0 | 30.0 | 0 | 0 | 1.90 |" in text
     assert "| 1000 | 400 | no |" in text and "| 4321 |" in text
     assert "Highest sustained rate measured: 200 turns/s." in text

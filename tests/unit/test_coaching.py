@@ -137,7 +137,7 @@ def fast(intent="refund_request", confidence=0.9, sentiment=0.0, escalation=0.1,
     return FastScores(intent, confidence, sentiment, escalation, compliance)
 
 
-def coach(t, s, state=None, policy=V1, ranked=None, degraded=False, context=CONTEXT, pii_types=()):
+def coach(t, s, *, state=None, policy=V1, ranked=None, degraded=False, context=CONTEXT, pii_types=()):
     return coach_turn(
         t,
         context,
