@@ -33,6 +33,8 @@ from udfs.settings import SettingsError, load_settings
 
 JOB_NAME = "cuecard-audit-writer"
 
+BOOTSTRAP_TIMEOUT_MS = 5000
+
 
 @dataclass(frozen=True)
 class WriterConfig:
@@ -103,18 +105,28 @@ class AuditWriter:
         """Create/load the tables, the quality gate and a consumer positioned after what is committed."""
         from kafka import KafkaConsumer
         from kafka import TopicPartition as KafkaTP
+        from kafka.errors import KafkaError
 
+        try:
+            self.consumer = KafkaConsumer(
+                bootstrap_servers=self.config.bootstrap,
+                isolation_level="read_committed",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                group_id=None,
+                max_poll_records=self.config.max_records,
+                # A local broker answers in milliseconds; waiting the default 30 s only delays the error.
+                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+            )
+        except KafkaError as err:
+            raise SettingsError(
+                f"no Kafka broker answers at {self.config.bootstrap} ({type(err).__name__}); "
+                "start the stack (`cuecard up`) or pass --bootstrap HOST:PORT"
+            ) from None
+        # After the broker check: loading the quality gate takes seconds, a missing broker should not.
         self.store.open()
         if self.config.quality:
             self.gate.load()
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
-            isolation_level="read_committed",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            group_id=None,
-            max_poll_records=self.config.max_records,
-        )
         for topic in self.config.topics:
             found = self.consumer.partitions_for_topic(topic)
             if not found:
