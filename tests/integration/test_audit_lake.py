@@ -15,8 +15,6 @@ from auditlake.writer import AuditWriter, WriterConfig
 from cuecard import audit_cmd
 from tests.fixtures.audit_samples import POLICY_A, POLICY_B, dead_letter, known_dataset, suggestion, turn
 
-pytestmark = pytest.mark.integration
-
 Record = namedtuple("Record", "topic partition offset value")
 AUDIT_TPS = [("coaching.audit", 0), ("coaching.dlq", 0)]
 

@@ -19,7 +19,7 @@ from auditlake.verify import verify
 from tests.fixtures.audit_samples import bulk_records, dead_letter
 from udfs.settings import PROJECT_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 RECORDS = 4000
 DEAD_LETTERS = 40

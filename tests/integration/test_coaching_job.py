@@ -18,8 +18,6 @@ from jobs.generator import CANARIES
 from tests.integration.kafka_helpers import produce, produce_raw, read_until, turn
 from udfs.records import load_policy_file
 
-pytestmark = pytest.mark.integration
-
 POLICY_V1 = load_policy_file(1)
 POLICY_V2 = load_policy_file(2)
 

@@ -11,7 +11,6 @@ import sys
 import sysconfig
 from datetime import UTC, datetime
 
-import pytest
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import DataTypes, StreamTableEnvironment
@@ -21,8 +20,6 @@ from jobs.kafka_io import KEYED_TABLE, REFERENCE_TABLE
 from jobs.pipeline import build_pipeline, input_streams
 from udfs.records import load_policy_file
 from udfs.settings import PROJECT_ROOT, load_settings
-
-pytestmark = pytest.mark.integration
 
 
 def _raw(topic, offset, value):

@@ -2,12 +2,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from cuecard import stack
 from udfs.settings import settings_env
-
-pytestmark = pytest.mark.integration
 
 
 def test_broker_and_cluster_are_ours_and_on_loopback(flink_settings):

@@ -2,8 +2,6 @@ import pytest
 
 from cuecard.bench_cmd import markdown, percentiles
 
-pytestmark = pytest.mark.unit
-
 
 def test_percentiles_of_a_known_sample():
     stats = percentiles([float(v) for v in range(1, 101)])

@@ -1,15 +1,11 @@
 import hashlib
 
-import pytest
-
 from udfs.coaching import JoinedContext, coach_turn
 from udfs.outputs import remembered
 from udfs.records import Policy, load_policy_file, suggestion_id
 from udfs.responses import ResponseLibrary
 from udfs.scores import FastScores, RankedResponse
 from udfs.validation import validate
-
-pytestmark = pytest.mark.unit
 
 
 def template(tid: str, intent: str, kind: str, channels: list[str], tone: str, text: str, disclosures=()) -> dict:

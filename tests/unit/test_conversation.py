@@ -1,12 +1,8 @@
 import json
 
-import pytest
-
 from udfs.conversation import MAX_SENTIMENTS, MAX_TURN_CHARS, MAX_TURNS, ConversationState, update_state
 from udfs.records import Policy
 from udfs.scores import FastScores
-
-pytestmark = pytest.mark.unit
 
 POLICY = Policy.load_default(1)
 

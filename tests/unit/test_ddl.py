@@ -1,12 +1,9 @@
 from pathlib import Path
 
-import pytest
-
 from udfs.ddl import quote, render_options, rendered_files, sql_type, table_name
 from udfs.schema_files import SCHEMA_NAMES
 from udfs.topics import TOPICS
 
-pytestmark = pytest.mark.unit
 DDL_DIR = Path(__file__).resolve().parents[2] / "sql" / "ddl"
 
 

@@ -18,8 +18,6 @@ from models.eval.dataset import (
 from udfs.records import Policy
 from udfs.scores import INTENT_LABELS
 
-pytestmark = pytest.mark.unit
-
 README = Path(__file__).resolve().parents[2] / "models" / "eval" / "README.md"
 POLICY = Policy.load_default(2)  # the expectations are written against contact-center-default 2026.11.2
 BREACH_ALERTS = {"forbidden_phrase", "agent_pii", "notice_contradiction"}

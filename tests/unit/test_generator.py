@@ -25,7 +25,6 @@ from udfs.scores import FastScores
 from udfs.settings import SettingsError
 from udfs.validation import Rejected, Valid, decode_and_validate
 
-pytestmark = pytest.mark.unit
 MAX = 64 * 1024
 
 

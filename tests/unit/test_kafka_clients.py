@@ -4,8 +4,6 @@ import pytest
 
 from cuecard.kafka_clients import parse_feed_line
 
-pytestmark = pytest.mark.unit
-
 
 def test_json_value_is_compact_utf8():
     record = parse_feed_line(json.dumps({"topic": "t", "key": "k1", "value": {"text": "héllo"}}), 1)

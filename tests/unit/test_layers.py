@@ -7,9 +7,6 @@ itself round in a circle (function-level imports count too: they still tie the m
 import ast
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 FLOORS = {"udfs": 0, "lineage": 1, "models": 1, "auditlake": 1, "jobs": 2, "cuecard": 3}
 

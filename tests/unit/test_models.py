@@ -17,8 +17,6 @@ from udfs.model_registry import COMMITTED_REGISTRY, Registry, sha256_file
 from udfs.responses import CHANNELS, DEFAULT_LIBRARY, LibraryError, ResponseLibrary
 from udfs.scores import INTENT_LABELS
 
-pytestmark = pytest.mark.unit
-
 REQUIRED_FIELDS = {
     "name", "version", "stage", "task", "inputs", "outputs", "labels", "artifacts",
     "training_data", "metrics", "created",

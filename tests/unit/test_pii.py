@@ -4,8 +4,6 @@ import pytest
 
 from udfs.pii import iban_valid, luhn_valid, mask_pii
 
-pytestmark = pytest.mark.unit
-
 MASKED = [
     # (text, value that must disappear, expected token)
     ("My card is 4111 1111 1111 1111 thanks", "4111 1111 1111 1111", "[CARD_LAST4:1111]"),

@@ -2,8 +2,6 @@ import pytest
 
 from models.eval.pii_eval import PRECISION_TARGET, RECALL_TARGETS, evaluate, load, markdown
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="module")
 def report():

@@ -3,8 +3,6 @@ import pytest
 from cuecard.replay_cmd import compare_audits
 from udfs.settings import SettingsError, load_settings
 
-pytestmark = pytest.mark.unit
-
 
 def _turn(event_id, intent, version):
     return {

@@ -11,8 +11,6 @@ from udfs.records import load_policy_file
 from udfs.schema_files import SCHEMA_DIR, SCHEMA_NAMES, load_schema
 from udfs.validation import validator
 
-pytestmark = pytest.mark.unit
-
 
 def test_every_schema_file_is_listed_and_valid_draft_2020_12() -> None:
     on_disk = sorted(p.name for p in SCHEMA_DIR.glob("*.json"))

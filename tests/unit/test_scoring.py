@@ -17,8 +17,6 @@ from udfs.responses import ResponseLibrary
 from udfs.scores import FastScores, RankedResponse
 from udfs.scoring import FastScorer, TurnScorer
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:

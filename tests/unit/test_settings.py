@@ -7,7 +7,6 @@ import pytest
 from cuecard.cli import env_help, env_markdown
 from udfs.settings import Settings, SettingsError, env_name, load_settings, reference, settings_env
 
-pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -14,8 +14,6 @@ from udfs.settings import load_settings
 from udfs.stages import NEUTRAL_SCORES, CoachingCore, ingest, mask_fields, processing_failure
 from udfs.validation import validate
 
-pytestmark = pytest.mark.unit
-
 POLICY = load_policy_file(1)
 AGENT = {"agent_id": "agent-u", "updated_at": "2026-11-25T09:00:00.000Z", "status": "on_call", "schema_version": 1}
 CUSTOMER = {"customer_id": "cust-u", "updated_at": "2026-11-25T09:00:00.000Z", "schema_version": 1, "tier": "gold"}

@@ -6,8 +6,6 @@ from udfs import topics
 from udfs.schema_files import SCHEMA_DIR, SCHEMA_NAMES
 from udfs.topics import AUDIT, DLQ, INPUT_TOPICS, OUTPUT_TOPICS, SUGGESTIONS, TOPICS, Topic, TopicError
 
-pytestmark = pytest.mark.unit
-
 
 def test_registry_is_built_from_every_schema_file() -> None:
     assert [t.schema for t in TOPICS] == list(SCHEMA_NAMES)

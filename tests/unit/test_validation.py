@@ -6,8 +6,6 @@ import pytest
 
 from udfs.validation import Rejected, Valid, decode_and_validate, validate
 
-pytestmark = pytest.mark.unit
-
 TURN = {
     "event_id": "conv-1-000",
     "conversation_id": "conv-1",
