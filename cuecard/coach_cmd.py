@@ -21,10 +21,10 @@ from cuecard.jobs_cmd import format_live
 from cuecard.kafka_clients import parse_feed_line
 from udfs.envelopes import RawRecord
 from udfs.model_registry import ModelError
-from udfs.runner import LocalRunner
+from udfs.runner import LocalRunner, outputs_by_topic
 from udfs.settings import load_settings
 from udfs.stages import CoachingCore
-from udfs.topics import ALERTS, AUDIT, DLQ, SUGGESTIONS
+from udfs.topics import ALERTS, SUGGESTIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,17 +76,11 @@ def coach_lines(core: CoachingCore, lines: TextIO, out: TextIO, err: TextIO, *, 
         raw = RawRecord(record.topic, 0, number, int(time.time() * 1000), record.key, record.value)
         outcome = runner.feed(raw)
         counts.update(outcome.counts)
-        for topic, values in (
-            (SUGGESTIONS, outcome.suggestions),
-            (ALERTS, outcome.alerts),
-            (AUDIT, outcome.audit),
-            (DLQ, outcome.dlq),
-        ):
-            for value in values:
-                if as_json:
-                    out.write(orjson.dumps({"topic": topic.name, "key": outcome.key, "value": value}).decode() + "\n")
-                elif topic in (SUGGESTIONS, ALERTS):
-                    out.write(format_live(topic.name, dict(value)) + "\n")
+        for topic, value in outputs_by_topic(outcome):
+            if as_json:
+                out.write(orjson.dumps({"topic": topic.name, "key": outcome.key, "value": value}).decode() + "\n")
+            elif topic in (SUGGESTIONS, ALERTS):
+                out.write(format_live(topic.name, dict(value)) + "\n")
     summary = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
     print(f"[cuecard] coached locally: {summary or 'nothing'}", file=err)
     return 1 if failed else 0

@@ -19,6 +19,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from udfs.records import load_policy_file
@@ -94,107 +95,17 @@ PII_SENTENCES = {
     ),
 }
 
-OPENERS = {
-    "billing_dispute": (
-        "I was charged twice for my subscription this month.",
-        "There's a charge on my bill I don't recognise.",
-    ),
-    "refund_request": (
-        "I'd like a refund for the jacket I returned last week.",
-        "Can I get my money back for the cancelled order?",
-    ),
-    "cancel_service": (
-        "I want to cancel my broadband contract.",
-        "Please close my account, I'm switching providers.",
-    ),
-    "card_lost_stolen": (
-        "I've lost my debit card, can you block it?",
-        "My wallet was stolen with my card in it.",
-    ),
-    "fraud_report": (
-        "There are payments on my account I didn't make.",
-        "Someone has been using my card without permission.",
-    ),
-    "account_access": (
-        "I'm locked out of my online account.",
-        "The password reset link never arrives.",
-    ),
-    "update_details": (
-        "I need to update my address and phone number.",
-        "I've changed my email, please update it.",
-    ),
-    "payment_arrangement": (
-        "I can't pay the full bill this month, can I pay in instalments?",
-        "Can we set up a payment plan?",
-    ),
-    "order_status": (
-        "Where is my order? It was due on Monday.",
-        "My parcel still says processing after a week.",
-    ),
-    "return_exchange": (
-        "The shoes are too small, can I exchange them?",
-        "How do I return a blender that arrived broken?",
-    ),
-    "technical_issue": (
-        "My router keeps dropping the connection every evening.",
-        "The app crashes when I open my bills.",
-    ),
-    "plan_change": (
-        "I'd like to upgrade to the unlimited data plan.",
-        "Can I move to a cheaper plan?",
-    ),
-    "complaint": (
-        "I want to make a formal complaint about your engineer.",
-        "Your service has been terrible and I'm unhappy.",
-    ),
-    "speak_to_human": (
-        "Can I speak to a real person please?",
-        "Put me through to a manager.",
-    ),
-    "pricing_inquiry": (
-        "How much is the premium plan per month?",
-        "What does the international add-on cost?",
-    ),
-    "legal_threat": (
-        "If this isn't fixed I'm taking you to court.",
-        "My lawyer will be in touch about this.",
-    ),
-    "vulnerable_customer": (
-        "I lost my job and I can't afford to eat this week, I don't know what to do.",
-        "My husband passed away and I don't understand these bills.",
-    ),
-    "other": (
-        "Do you have a shop in Leeds?",
-        "What are your opening hours on Sunday?",
-    ),
-}
-ANGRY = (
-    "This is ridiculous, I've called three times already!",
-    "I'm absolutely furious, nobody ever fixes anything here.",
-    "Unbelievable. Worst service I have ever had.",
-)
-VULNERABLE = (
-    "Sorry, I'm finding this really hard, I'm not coping very well.",
-    "I'm on my own and I get confused with all of this.",
-)
-CALM = ("Okay, that makes sense.", "Great, thank you.", "Alright, and how long will that take?")
-CUSTOMER_CLOSING = ("Thanks for your help, bye.", "That's all, thank you. Goodbye.")
-AGENT_GREETING = {
-    "chat": "Hello, thanks for contacting us. How can I help today?",
-    "voice": "Hello, you're through to customer care. This call may be recorded for quality and training.",
-    "email": "Dear customer, thank you for your email.",
-}
-AGENT_ACK = (
-    "I can help with that, let me check your account.",
-    "Thanks for explaining. I'm looking into it now.",
-)
-AGENT_BREACHES = (
-    "I guarantee this will be sorted by tomorrow.",
-    "I promise you'll have it back today.",
-    "Don't worry, it's completely free, no charge at all.",
-    "I'm 100% sure that was our mistake.",
-)
-AGENT_CLOSING = "Thank you for contacting us. Have a good day."
+# Phrase tables are data (jobs/generator_phrases.json); order matters, a seeded RNG draws from them.
+_PHRASES: dict[str, Any] = json.loads((Path(__file__).with_name("generator_phrases.json")).read_text(encoding="utf-8"))
+OPENERS: dict[str, tuple[str, ...]] = {intent: tuple(lines) for intent, lines in _PHRASES["openers"].items()}
+ANGRY: tuple[str, ...] = tuple(_PHRASES["angry"])
+VULNERABLE: tuple[str, ...] = tuple(_PHRASES["vulnerable"])
+CALM: tuple[str, ...] = tuple(_PHRASES["calm"])
+CUSTOMER_CLOSING: tuple[str, ...] = tuple(_PHRASES["customer_closing"])
+AGENT_GREETING: dict[str, str] = _PHRASES["agent_greeting"]
+AGENT_ACK: tuple[str, ...] = tuple(_PHRASES["agent_ack"])
+AGENT_BREACHES: tuple[str, ...] = tuple(_PHRASES["agent_breaches"])
+AGENT_CLOSING: str = _PHRASES["agent_closing"]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ import orjson
 
 from jobs.librdkafka_clients import fast_producer, next_records, tail_consumer
 from udfs.envelopes import RawRecord
-from udfs.runner import LocalRunner
+from udfs.runner import LocalRunner, outputs_by_topic
 from udfs.settings import load_settings
 from udfs.stages import CoachingCore
-from udfs.topics import ALERTS, AUDIT, DLQ, INPUT_TOPICS, SUGGESTIONS
+from udfs.topics import INPUT_TOPICS
 
 
 def main() -> int:
@@ -47,14 +47,8 @@ def main() -> int:
                 raw = RawRecord(topic_name, partition, offset, timestamp_ms, record.key(), record.value() or b"")
                 outcome = runner.feed(raw)
                 key = outcome.key.encode() if outcome.key is not None else None
-                for topic, values in (
-                    (SUGGESTIONS, outcome.suggestions),
-                    (ALERTS, outcome.alerts),
-                    (AUDIT, outcome.audit),
-                    (DLQ, outcome.dlq),
-                ):
-                    for value in values:
-                        out.produce(topic.name, key=key, value=orjson.dumps(value))
+                for topic, value in outputs_by_topic(outcome):
+                    out.produce(topic.name, key=key, value=orjson.dumps(value))
             out.poll(0)
     except KeyboardInterrupt:
         pass

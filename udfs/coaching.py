@@ -27,11 +27,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from udfs.conversation import ConversationState, ScoresLike, update_state
+from udfs.guardrails import pii_types_in, text_guard
 from udfs.pii import mask_pii
 from udfs.records import Alert, Policy, Suggestion, alert_id, policy_from, suggestion_id
 from udfs.responses import ResponseLibrary, Template
@@ -208,46 +208,6 @@ def scores_dict(scores: ScoresLike) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=4096)
-def _pii_types_in(text: str) -> tuple[str, ...]:
-    # Suggestion texts come from a fixed library and policy, so each is scanned once per process.
-    return mask_pii(text).pii_types
-
-
-_GUARD_CACHE: dict[tuple[str, str, str], tuple[str, ...]] = {}
-_GUARD_CACHE_MAX = 8192
-_INDEX_CACHE: dict[int, tuple[ResponseLibrary, dict[tuple[str, str, str], list[Template]]]] = {}
-
-
-def text_guard(text: str, rules: Policy) -> list[str]:
-    """Blocking rules for any suggestion text: forbidden phrases and PII (memoised per policy version)."""
-    key = (rules.policy_id, rules.version, text)
-    fired = _GUARD_CACHE.get(key)
-    if fired is None:
-        found = [f"policy.forbidden_phrase:{phrase}" for phrase in rules.forbidden_in(text)]
-        pii = _pii_types_in(text)
-        if pii:
-            found.append(f"guardrail.pii:{'+'.join(pii)}")
-        if len(_GUARD_CACHE) >= _GUARD_CACHE_MAX:
-            _GUARD_CACHE.clear()
-        fired = _GUARD_CACHE[key] = tuple(found)
-    return list(fired)
-
-
-def _select(library: ResponseLibrary, intent: str, channel: str, kind: str) -> list[Template]:
-    """library.select through a per-library index (the library is immutable once loaded)."""
-    cached = _INDEX_CACHE.get(id(library))
-    if cached is None or cached[0] is not library:
-        cached = (library, {})
-        _INDEX_CACHE.clear()
-        _INDEX_CACHE[id(library)] = cached
-    index = cached[1]
-    key = (intent, channel, kind)
-    if key not in index:
-        index[key] = list(library.select(intent, channel, kind))
-    return index[key]
-
-
 def coach_turn(
     turn: Mapping[str, Any],
     context: JoinedContext,
@@ -355,7 +315,7 @@ def _candidates(
             out.append((template, item.score, True))
     pending = {d for _, d in work.state.pending_disclosures(work.rules)}
     upset = work.scores.sentiment <= UPSET_SENTIMENT
-    own = [t for t in _select(library, work.scores.intent, work.channel, kind) if t.template_id not in seen]
+    own = [t for t in library.select(work.scores.intent, work.channel, kind) if t.template_id not in seen]
     # Stable sort keeps library order among equals.
     own.sort(key=lambda t: (-len(pending.intersection(t.disclosures)), -(upset and t.tone == "empathetic")))
     out.extend((t, work.scores.intent_confidence, False) for t in own)
@@ -392,7 +352,7 @@ def _template_suggestions(
             if formal and template.tone != "formal":
                 blocking.append(f"policy.channel_limit.formal:{work.channel}")
         blocking.extend(text_guard(template.text, rules))
-        text = mask_pii(template.text).masked_text if _pii_types_in(template.text) else template.text
+        text = mask_pii(template.text).masked_text if pii_types_in(template.text) else template.text
         if blocking:
             status = "blocked"
         elif shown is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,10 @@ class ResponseLibrary:
     library_version: str
     templates: tuple[Template, ...]
     disclosures: dict[str, str]
+    # The library is immutable once loaded, and every turn asks it the same few questions.
+    _selected: dict[tuple[str | None, str, str | None], tuple[Template, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, path: Path = DEFAULT_LIBRARY, intents: tuple[str, ...] | None = None) -> ResponseLibrary:
@@ -91,11 +95,15 @@ class ResponseLibrary:
 
     def select(self, intent: str | None, channel: str, kind: str | None = None) -> list[Template]:
         """Templates usable on `channel`, optionally of one intent and one kind, in library order."""
-        return [
-            t
-            for t in self.templates
-            if channel in t.channels and (intent is None or t.intent == intent) and (kind is None or t.kind == kind)
-        ]
+        key = (intent, channel, kind)
+        found = self._selected.get(key)
+        if found is None:
+            found = self._selected[key] = tuple(
+                t
+                for t in self.templates
+                if channel in t.channels and (intent is None or t.intent == intent) and (kind is None or t.kind == kind)
+            )
+        return list(found)
 
     def get(self, template_id: str) -> Template:
         """The template with this id (KeyError if absent)."""

@@ -8,12 +8,13 @@ are processed in the order given (in the job, reference and keyed topics interle
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from udfs.envelopes import Outcome, RawRecord
 from udfs.stages import KINDS, CoachingCore, ConversationStore
+from udfs.topics import ALERTS, AUDIT, DLQ, SUGGESTIONS, Topic
 
 KEYED_TOPICS = frozenset(topic for topic, (kind, _) in KINDS.items() if kind in ("turn", "feedback"))
 
@@ -80,3 +81,15 @@ def routing_key(raw: RawRecord) -> str:
     except ValueError:
         pass
     return raw.key.decode("utf-8", "replace") if raw.key is not None else ""
+
+
+def outputs_by_topic(outcome: Outcome) -> Iterator[tuple[Topic, Mapping[str, Any]]]:
+    """Every output record of an outcome with the topic the job writes it to, in the job's topic order."""
+    for topic, values in (
+        (SUGGESTIONS, outcome.suggestions),
+        (ALERTS, outcome.alerts),
+        (AUDIT, outcome.audit),
+        (DLQ, outcome.dlq),
+    ):
+        for value in values:
+            yield topic, value
