@@ -18,6 +18,7 @@ from typing import Any
 from auditlake.rows import PII_PATTERNS
 from auditlake.tables import TABLES
 from udfs.pii import luhn_valid
+from udfs.schema_files import load_schema
 
 MAX_LATENCY_MS = 60_000.0
 
@@ -88,7 +89,7 @@ SUITES: dict[str, list[Expect]] = {
     "suggestions": [
         *_not_null(*_COMMON_NOT_NULL, "suggestion_id", "kind", "status", "confidence", "text"),
         _in_set("record_type", ["suggestion"]),
-        _in_set("kind", ["reply", "knowledge", "compliance_alert", "escalation", "next_action"]),
+        _in_set("kind", load_schema("audit_record")["properties"]["kind"]["enum"]),
         _in_set("status", _STATUSES),
         _between("confidence", 0.0, 1.0),
         _between("latency_total_ms", 0.0, MAX_LATENCY_MS),

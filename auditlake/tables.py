@@ -86,7 +86,9 @@ SUGGESTIONS = TableSpec(
     _COMMON
     + (
         Column("suggestion_id", _STR, "deterministic suggestion id"),
-        Column("kind", _STR, "reply | knowledge | compliance_alert | escalation | next_action"),
+        Column(
+            "kind", _STR, "reply | knowledge | next_action | escalation | compliance_alert | pii_nudge | fraud_playbook"
+        ),
         Column("text", _STR, "suggestion text (masked)"),
         Column("confidence", pa.float64(), "0..1"),
         Column("status", _STR, "shown | blocked | superseded | shadow"),

@@ -36,6 +36,10 @@ CREATE TABLE `coaching_audit` (
   `action` STRING COMMENT 'feedback: what the agent did.',
   `edited_text` STRING COMMENT 'feedback: the masked edited text, or null.',
   `found` BOOLEAN COMMENT 'feedback: the suggestion was known to the job.',
+  `reason` STRING COMMENT 'suggestion: One line saying why the card is shown: the intent and its confidence, the rule, or the knowledge snippet id.',
+  `slot_id` STRING COMMENT 'suggestion: Stable id of the card''s place on the desktop: a deep-tier update carries the slot of the fast-tier card it replaces.',
+  `supersedes` STRING COMMENT 'suggestion: The suggestion_id this card replaces in place (a deep-tier update), null for a first card.',
+  `reading` ROW<`intent` STRING, `confidence` DOUBLE, `topic` STRING, `reason` STRING> COMMENT 'turn (customer turns): how the turn was read in the context of the conversation (see udfs/understanding.py).',
   `kafka_partition` INT METADATA FROM 'partition' VIRTUAL COMMENT 'Kafka partition of the record.',
   `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL COMMENT 'Kafka offset of the record.',
   `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' COMMENT 'Kafka timestamp of the record.'

@@ -21,6 +21,9 @@ CREATE TABLE `coaching_suggestions` (
   `latency_ms` MAP<STRING, DOUBLE> COMMENT 'Latency per pipeline stage in milliseconds, stage -> ms.',
   `created_at` STRING COMMENT 'When the job produced the suggestion (ISO-8601 UTC, e.g. 2026-11-25T08:00:00.123Z)',
   `schema_version` BIGINT COMMENT 'Version of this record''s schema; this file describes version 1.',
+  `reason` STRING COMMENT 'One line saying why the card is shown: the intent and its confidence, the rule, or the knowledge snippet id.',
+  `slot_id` STRING COMMENT 'Stable id of the card''s place on the desktop: a deep-tier update carries the slot of the fast-tier card it replaces.',
+  `supersedes` STRING COMMENT 'The suggestion_id this card replaces in place (a deep-tier update), null for a first card.',
   `kafka_partition` INT METADATA FROM 'partition' VIRTUAL COMMENT 'Kafka partition of the record.',
   `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL COMMENT 'Kafka offset of the record.',
   `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' COMMENT 'Kafka timestamp of the record.'
