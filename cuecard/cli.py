@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "cuecard.score_cmd",
     "cuecard.coach_cmd",
     "cuecard.replay_cmd",
+    "cuecard.eval_cmd",
 )
 
 

@@ -30,12 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from udfs.cards import card_key, select_cards
 from udfs.conversation import ConversationState, ScoresLike, update_state
 from udfs.guardrails import pii_types_in, text_guard
 from udfs.pii import mask_pii
-from udfs.records import Alert, Policy, Suggestion, alert_id, policy_from, suggestion_id
+from udfs.records import Alert, Policy, Suggestion, alert_id, policy_from, slot_id, suggestion_id
 from udfs.responses import ResponseLibrary, Template
 from udfs.scores import RankedResponse
+from udfs.situations import VOLUNTEERED_PII, Situation, contradicted_notices, customer_situations, volunteered
+from udfs.understanding import Reading, read_turn
 
 TEMPLATE_KINDS = ("reply", "knowledge", "next_action")
 # Hints and alerts work without a policy (they only make the agent more careful); these are their defaults.
@@ -73,6 +76,7 @@ class CoachingResult:
     suggestions: tuple[Suggestion, ...]
     alerts: tuple[Alert, ...]
     new_state: ConversationState
+    reading: Reading | None = None  # how a customer turn was read (None for agent turns and redeliveries)
 
     @property
     def shown(self) -> tuple[Suggestion, ...]:
@@ -92,6 +96,7 @@ class _Turn:
     scores: ScoresLike
     degraded: bool
     model_versions: Mapping[str, str]
+    reading: Reading | None
     suggestions: list[Suggestion] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     raised: list[str] = field(default_factory=list)
@@ -119,8 +124,10 @@ class _Turn:
         rule_id: str | None,
         intent: str | None,
         human_review: bool,
+        reason: str,
     ) -> Suggestion:
         version = self.policy.version if self.policy else None
+        conversation, event = self.turn["conversation_id"], self.turn["event_id"]
         return Suggestion(
             suggestion_id=suggestion_id(
                 self.turn["conversation_id"],
@@ -147,6 +154,9 @@ class _Turn:
             model_versions=self.model_versions,
             policy_id=self.policy.policy_id if self.policy else None,
             policy_version=version,
+            reason=reason[:300],
+            slot_id=slot_id(conversation, event, kind if template_id else f"rule:{rule_id}"),
+            rule_id=rule_id,
         )
 
     def alert(self, alert_type: str, severity: str, detail: str, message: str, rules: list[str]) -> None:
@@ -163,7 +173,7 @@ class _Turn:
                 customer_id=self.turn["customer_id"],
                 supervisor_id=agent.get("supervisor_id"),
                 channel=self.channel,
-                intent=self.state.current_intent,
+                intent=self.state.topic,
                 message=message,
                 rules_fired=tuple(rules),
                 human_review=alert_type in ("high_risk_intent", "agent_pii"),
@@ -175,7 +185,15 @@ class _Turn:
         )
 
     def rule_card(
-        self, kind: str, rule_id: str, text: str, confidence: float, rules: list[str], *, human_review: bool = False
+        self,
+        kind: str,
+        rule_id: str,
+        text: str,
+        confidence: float,
+        rules: list[str],
+        *,
+        reason: str,
+        human_review: bool = False,
     ) -> None:
         """A rule-made card (compliance alert or escalation hint), guarded like every other text."""
         blocking = text_guard(text, self.rules)
@@ -191,8 +209,9 @@ class _Turn:
                 rules + blocking,
                 template_id=None,
                 rule_id=rule_id,
-                intent=self.state.current_intent,
+                intent=self.state.topic,
                 human_review=human_review,
+                reason=reason,
             )
         )
 
@@ -231,24 +250,48 @@ def coach_turn(
     active = policy_from(policy)
     if state is not None and state.has_event(turn["event_id"]):
         return CoachingResult((), (), state)
-    new_state = update_state(state, turn, scores, active)
+    rules = active or FALLBACK_POLICY
+    before = state or ConversationState.start(turn)
+    customer = turn["speaker"] == "customer"
+    situations = customer_situations(turn.get("text") or "") if customer else []
+    reading = _read(turn, scores, before, rules, situations) if customer else None
+    new_state = update_state(state, turn, scores, active, reading)
     versions = {**model_versions, "response_library": library.library_version}
-    work = _Turn(turn, context, new_state, active, active or FALLBACK_POLICY, scores, degraded, versions)
-    if turn["speaker"] == "customer":
-        _coach_customer_turn(work, ranked, library)
+    work = _Turn(turn, context, new_state, active, rules, scores, degraded, versions, reading)
+    if reading is not None:
+        _coach_customer_turn(work, reading, situations, volunteered(pii_types, before.awaiting_pii), ranked, library)
     elif turn["speaker"] == "agent":
         _coach_agent_turn(work, pii_types)
     _closing_check(work)
-    return CoachingResult(tuple(work.suggestions), tuple(work.alerts), new_state.with_raised(work.raised))
+    cards = select_cards(work.suggestions, new_state.was_shown)
+    keys = [card_key(c) for c in cards if c.status == "shown"]
+    final_state = new_state.with_raised(work.raised).with_shown(keys)
+    return CoachingResult(tuple(cards), tuple(work.alerts), final_state, reading)
 
 
-def _high_risk(work: _Turn) -> list[tuple[str, str]]:
+def _read(
+    turn: Mapping[str, Any], scores: ScoresLike, before: ConversationState, rules: Policy, situations: list[Situation]
+) -> Reading:
+    named = next((s for s in situations if s.intent), None)
+    return read_turn(
+        scores.intent,
+        scores.intent_confidence,
+        text=turn.get("text") or "",
+        topic=before.topic,
+        agent_asked=before.agent_asked,
+        floor=rules.min_confidence,
+        high_risk=rules.high_risk_intents,
+        situation_intent=named.intent if named else None,
+        situation=named.situation_id if named else None,
+    )
+
+
+def _high_risk(work: _Turn, reading: Reading) -> list[tuple[str, str]]:
     """(intent, rule) pairs that make this conversation high-risk right now."""
     rules = work.rules
     found: dict[str, str] = {}
-    confident = work.scores.intent_confidence >= rules.min_confidence
-    if confident and work.scores.intent in rules.high_risk_intents:
-        found[work.scores.intent] = f"guardrail.high_risk_intent:{work.scores.intent}"
+    if reading.intent in rules.high_risk_intents:
+        found[reading.intent] = f"guardrail.high_risk_intent:{reading.intent}"
     for intent in work.state.intents_seen:
         if intent in rules.high_risk_intents and intent not in found:
             found[intent] = f"guardrail.high_risk_conversation:{intent}"
@@ -257,12 +300,45 @@ def _high_risk(work: _Turn) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def _coach_customer_turn(work: _Turn, ranked: Sequence[RankedResponse] | None, library: ResponseLibrary) -> None:
+def _situation_cards(work: _Turn, situations: list[Situation], leaked: list[str]) -> None:
+    """Cards and alerts of the situational rules a customer turn matched (udfs/policies/situations.json)."""
+    hits = [(s, [f"situation.{s.situation_id}"]) for s in situations]
+    if leaked:
+        hits.append((VOLUNTEERED_PII, [f"situation.volunteered_pii:{'+'.join(leaked)}"]))
+    for situation, fired in hits:
+        if situation.card_kind and situation.card_text:
+            reason = f"rule {situation.situation_id}" + (
+                f" ({', '.join(leaked)})" if situation is VOLUNTEERED_PII else ""
+            )
+            work.rule_card(situation.card_kind, situation.situation_id, situation.card_text, 1.0, fired, reason=reason)
+        spec = situation.alert
+        if spec is not None and work.once(f"alert:{spec.alert_type}"):
+            work.alert(spec.alert_type, spec.severity, situation.situation_id, spec.message, fired)
+
+
+def _coach_customer_turn(
+    work: _Turn,
+    reading: Reading,
+    situations: list[Situation],
+    leaked: list[str],
+    ranked: Sequence[RankedResponse] | None,
+    library: ResponseLibrary,
+) -> None:
     scores, rules = work.scores, work.rules
-    high_risk = _high_risk(work)
+    _situation_cards(work, situations, leaked)
+    high_risk = _high_risk(work, reading)
     for intent, rule in high_risk:
+        reason = f"high-risk intent {intent.replace('_', ' ')}"
         if work.once(f"hint:high_risk:{intent}"):
-            work.rule_card("escalation", f"high_risk:{intent}", HIGH_RISK_HINTS[intent], 1.0, [rule], human_review=True)
+            work.rule_card(
+                "escalation",
+                f"high_risk:{intent}",
+                HIGH_RISK_HINTS[intent],
+                1.0,
+                [rule],
+                reason=reason,
+                human_review=True,
+            )
         if work.once(f"alert:high_risk_intent:{intent}"):
             work.alert(
                 "high_risk_intent",
@@ -294,13 +370,16 @@ def _coach_customer_turn(work: _Turn, ranked: Sequence[RankedResponse] | None, l
         fired = (["threshold.escalation_risk"] if escalating else []) + (
             ["threshold.angry_trajectory"] if angry else []
         )
-        work.rule_card("escalation", "escalation", RULE_CARDS["escalation"], scores.escalation_risk, fired)
+        reason = f"escalation risk {scores.escalation_risk:.2f}" if escalating else "angry for several turns"
+        work.rule_card(
+            "escalation", "escalation", RULE_CARDS["escalation"], scores.escalation_risk, fired, reason=reason
+        )
     for kind in TEMPLATE_KINDS:
-        _template_suggestions(work, kind, ranked if kind == "reply" else None, library, high_risk)
+        _template_suggestions(work, reading, kind, ranked if kind == "reply" else None, library, high_risk)
 
 
 def _candidates(
-    work: _Turn, kind: str, ranked: Sequence[RankedResponse] | None, library: ResponseLibrary
+    work: _Turn, intent: str, kind: str, ranked: Sequence[RankedResponse] | None, library: ResponseLibrary
 ) -> list[tuple[Template, float, bool]]:
     """(template, confidence, from_ranker) in preference order, without duplicates."""
     out: list[tuple[Template, float, bool]] = []
@@ -315,7 +394,7 @@ def _candidates(
             out.append((template, item.score, True))
     pending = {d for _, d in work.state.pending_disclosures(work.rules)}
     upset = work.scores.sentiment <= UPSET_SENTIMENT
-    own = [t for t in library.select(work.scores.intent, work.channel, kind) if t.template_id not in seen]
+    own = [t for t in library.select(intent, work.channel, kind) if t.template_id not in seen]
     # Stable sort keeps library order among equals.
     own.sort(key=lambda t: (-len(pending.intersection(t.disclosures)), -(upset and t.tone == "empathetic")))
     out.extend((t, work.scores.intent_confidence, False) for t in own)
@@ -324,24 +403,26 @@ def _candidates(
 
 def _template_suggestions(
     work: _Turn,
+    reading: Reading,
     kind: str,
     ranked: Sequence[RankedResponse] | None,
     library: ResponseLibrary,
     high_risk: list[tuple[str, str]],
 ) -> None:
     rules = work.rules
-    confident = work.scores.intent_confidence >= rules.min_confidence
     informational = [f"context.missing:{m}" for m in work.context.context_missing]
     if kind == "reply" and work.degraded:
         informational.append("degraded.fast_tier_fallback")
     max_chars, formal = rules.channel_limits.get(work.channel, (8000, False))
+    # An unclear turn still gets its candidates audited, from the model's own guess, all blocked.
+    intent = reading.intent if reading.clear else work.scores.intent
     shown: str | None = None
-    for template, confidence, from_ranker in _candidates(work, kind, ranked, library):
+    for template, confidence, from_ranker in _candidates(work, intent, kind, ranked, library):
         fired = informational + (["rank.deep_tier"] if from_ranker else [])
         blocking: list[str] = []
         if work.policy is None:
             blocking.append("context.policy_missing")
-        if not confident:
+        if not reading.clear:
             blocking.append("threshold.min_confidence")
         if kind == "reply":
             blocking.extend(rule for _, rule in high_risk)
@@ -360,6 +441,7 @@ def _template_suggestions(
         else:
             status = "superseded"
             fired.append(f"superseded_by:{shown}")
+        reason = f"ranked {confidence:.2f} for this turn" if from_ranker else reading.reason
         work.suggestions.append(
             work.suggestion(
                 kind,
@@ -371,6 +453,7 @@ def _template_suggestions(
                 rule_id=None,
                 intent=template.intent,
                 human_review=bool(high_risk),
+                reason=reason,
             )
         )
 
@@ -378,9 +461,13 @@ def _template_suggestions(
 def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:
     rules, text = work.rules, work.turn.get("text") or ""
     phrases = rules.forbidden_in(text)
+    contradicted = contradicted_notices(text)
     if phrases:
         fired = [f"policy.forbidden_phrase:{p}" for p in phrases]
-        work.rule_card("compliance_alert", "forbidden_phrase", RULE_CARDS["forbidden_phrase"], 1.0, fired)
+        reason = f"forbidden phrase: {', '.join(phrases)}"
+        work.rule_card(
+            "compliance_alert", "forbidden_phrase", RULE_CARDS["forbidden_phrase"], 1.0, fired, reason=reason
+        )
         work.alert(
             "forbidden_phrase",
             "warning",
@@ -388,18 +475,30 @@ def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:
             f"The agent used {len(phrases)} forbidden phrase(s): {', '.join(phrases)}.",
             fired,
         )
-    elif work.scores.compliance_risk >= rules.compliance_risk:
+    for rule in contradicted:
+        fired = [f"policy.notice_contradiction:{rule.notice}"]
+        notice = (rule.notice or "").replace("_", " ")
+        reason = f"contradicts the {notice} notice"
+        work.rule_card(
+            "compliance_alert", f"notice:{rule.notice}", RULE_CARDS["notice_contradiction"], 1.0, fired, reason=reason
+        )
+        work.alert(
+            "notice_contradiction", "warning", rule.situation_id, f"The agent contradicted the {notice} notice.", fired
+        )
+    if not phrases and not contradicted and work.scores.compliance_risk >= rules.compliance_risk:
         work.rule_card(
             "compliance_alert",
             "compliance_risk",
             RULE_CARDS["compliance_risk"],
             work.scores.compliance_risk,
             ["threshold.compliance_risk"],
+            reason=f"compliance risk {work.scores.compliance_risk:.2f}",
         )
     sensitive = sorted(SENSITIVE_PII.intersection(pii_types))
     if sensitive:
         fired = [f"policy.agent_pii:{'+'.join(sensitive)}"]
-        work.rule_card("compliance_alert", "agent_pii", RULE_CARDS["agent_pii"], 1.0, fired)
+        reason = f"agent wrote out {', '.join(sensitive)}"
+        work.rule_card("compliance_alert", "agent_pii", RULE_CARDS["agent_pii"], 1.0, fired, reason=reason)
         work.alert(
             "agent_pii", "warning", "+".join(sensitive), "The agent wrote out card, bank or identity numbers.", fired
         )
@@ -414,12 +513,13 @@ def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:
                 f"Required disclosure not yet given: {disclosures[disclosure_id].text}",
                 1.0,
                 [f"policy.required_disclosure:{intent}:{disclosure_id}"],
+                reason=f"required for {intent.replace('_', ' ')}",
             )
 
 
 def _closing_check(work: _Turn) -> None:
     """At a closing turn, the supervisor hears of every required disclosure still missing."""
-    if work.policy is None or work.scores.intent != "closing":
+    if work.policy is None or work.reading is None or work.reading.intent != "closing":
         return
     for intent, disclosure_id in work.state.pending_disclosures(work.policy):
         if work.once(f"alert:missing_disclosure:{disclosure_id}"):

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from udfs.pii import asked_for
 from udfs.records import Policy
+from udfs.understanding import Reading, asks_question
 
 MAX_TURNS = 8
 MAX_TURN_CHARS = 280
@@ -21,9 +22,7 @@ MAX_SENTIMENTS = 20
 MAX_INTENTS = 20
 MAX_DISCLOSURES = 32
 MAX_RAISED = 64
-DEFAULT_MIN_CONFIDENCE = 0.5
-# Intents that say nothing about what the conversation is about.
-NEUTRAL_INTENTS = frozenset({"greeting", "closing", "other"})
+MAX_SHOWN = 32
 
 
 class ScoresLike(Protocol):
@@ -64,8 +63,10 @@ class ConversationState:
     agent_id: str
     recent_turns: tuple[dict[str, Any], ...] = ()  # {event_id, seq, speaker, text (masked), intent, sentiment}
     sentiments: tuple[float, ...] = ()  # customer turns, oldest first
-    intents_seen: tuple[str, ...] = ()  # confident customer intents, first-seen order
-    current_intent: str | None = None  # latest confident customer intent that is not greeting/closing/other
+    intents_seen: tuple[str, ...] = ()  # intents customer turns were read as (not unclear), first-seen order
+    topic: str | None = None  # what the conversation is about (udfs.understanding), never greeting/closing/other
+    agent_asked: bool = False  # the agent's last turn asked the customer something
+    shown_cards: tuple[str, ...] = ()  # "<card key>|<topic>" of cards shown, so a card is not repeated
     disclosures_said: tuple[str, ...] = ()  # disclosure ids the agent has made
     raised: tuple[str, ...] = ()  # keys of hints and alerts already raised, so each is raised once
     turns: int = 0
@@ -95,8 +96,9 @@ class ConversationState:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ConversationState:
         """Inverse of `to_dict`."""
-        values = dict(raw)
-        for name in ("recent_turns", "sentiments", "intents_seen", "disclosures_said", "raised"):
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}  # state written by an older version may differ
+        for name in ("recent_turns", "sentiments", "intents_seen", "disclosures_said", "raised", "shown_cards"):
             values[name] = tuple(values.get(name, ()))
         return cls(**values)
 
@@ -115,6 +117,17 @@ class ConversationState:
             return self
         return replace(self, raised=(self.raised + new)[-MAX_RAISED:])
 
+    def was_shown(self, card_key: str) -> bool:
+        """Whether this card was shown while the conversation had its current topic."""
+        return f"{card_key}|{self.topic}" in self.shown_cards
+
+    def with_shown(self, card_keys: Iterable[str]) -> ConversationState:
+        """A copy that remembers cards shown under the current topic (oldest forgotten beyond the cap)."""
+        new = tuple(f"{k}|{self.topic}" for k in dict.fromkeys(card_keys) if not self.was_shown(k))
+        if not new:
+            return self
+        return replace(self, shown_cards=(self.shown_cards + new)[-MAX_SHOWN:])
+
     def pending_disclosures(self, policy: Policy) -> list[tuple[str, str]]:
         """(intent, disclosure_id) pairs the policy requires for the intents seen and the agent has not made."""
         said = set(self.disclosures_said)
@@ -131,22 +144,28 @@ def _append(items: tuple[Any, ...], item: Any, cap: int) -> tuple[Any, ...]:
 
 
 def update_state(
-    state: ConversationState | None, turn: Mapping[str, Any], scores: ScoresLike, policy: Policy | None
+    state: ConversationState | None,
+    turn: Mapping[str, Any],
+    scores: ScoresLike,
+    policy: Policy | None,
+    reading: Reading | None = None,
 ) -> ConversationState:
-    """The state after one masked turn; pure (the input state is not modified) and idempotent per event_id."""
+    """The state after one masked turn; pure (the input state is not modified) and idempotent per event_id.
+
+    `reading` is how a customer turn was read in context (None for agent turns).
+    """
     current = state or ConversationState.start(turn)
     if current.has_event(turn["event_id"]):
         return current
     speaker = turn["speaker"]
     text = turn.get("text") or ""
-    min_confidence = policy.min_confidence if policy else DEFAULT_MIN_CONFIDENCE
-    confident = scores.intent_confidence >= min_confidence
+    read = reading is not None and reading.clear
     summary = {
         "event_id": turn["event_id"],
         "seq": turn["seq"],
         "speaker": speaker,
         "text": text[:MAX_TURN_CHARS],
-        "intent": scores.intent if confident else None,
+        "intent": reading.intent if reading is not None and read else None,
         "sentiment": round(scores.sentiment, 3),
     }
     changes: dict[str, Any] = {
@@ -158,19 +177,18 @@ def update_state(
     }
     # The agent's question tells what the customer's answer is: its next turn is masked for that type.
     changes["awaiting_pii"] = asked_for(text) if speaker == "agent" else None
+    changes["agent_asked"] = speaker == "agent" and asks_question(text)
     if speaker == "customer":
         changes["customer_turns"] = current.customer_turns + 1
         changes["sentiments"] = _append(current.sentiments, round(scores.sentiment, 3), MAX_SENTIMENTS)
-        if confident:
-            if scores.intent not in current.intents_seen:
-                changes["intents_seen"] = (current.intents_seen + (scores.intent,))[-MAX_INTENTS:]
-            if scores.intent not in NEUTRAL_INTENTS:
-                changes["current_intent"] = scores.intent
+        if reading is not None:
+            changes["topic"] = reading.topic
+            if read and reading.intent not in current.intents_seen:
+                changes["intents_seen"] = (current.intents_seen + (reading.intent,))[-MAX_INTENTS:]
     elif speaker == "agent":
         changes["agent_turns"] = current.agent_turns + 1
         if policy is not None:
-            lower = text.lower()
-            said = [d for d in policy.all_disclosures().values() if d.said_in(lower)]
+            said = [d for d in policy.all_disclosures().values() if d.said_in(text)]
             new_ids = [d.disclosure_id for d in said if d.disclosure_id not in current.disclosures_said]
             if new_ids:
                 changes["disclosures_said"] = (current.disclosures_said + tuple(new_ids))[-MAX_DISCLOSURES:]

@@ -81,6 +81,9 @@ def audited(
         "template_id": suggestion.template_id,
         "human_review": suggestion.human_review,
         "degraded": suggestion.degraded,
+        "reason": suggestion.reason,
+        "slot_id": suggestion.slot_id,
+        "supersedes": suggestion.supersedes,
         "latency_ms": dict(latency_ms),
         "input_hashes": dict(input_hashes),
     }
@@ -105,8 +108,9 @@ def audited_turn(
     model_versions: Mapping[str, str],
     degraded_reason: str | None,
     created_at: str,
+    reading: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """The `turn` audit record: the masked input, its scores and what context it was joined with."""
+    """The `turn` audit record: the masked input, its scores, how it was read and what context it was joined with."""
     turn, record = joined.turn, joined.turn.record
     return {
         **audit_base(
@@ -128,6 +132,7 @@ def audited_turn(
         "input_sha256": turn.input_sha256,
         "context_missing": list(joined.context_missing),
         "scores": dict(scores),
+        "reading": dict(reading) if reading is not None else None,
         "degraded_reason": degraded_reason,
     }
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from udfs.phrases import compile_phrases, phrase_regex, phrases_in
+
 SCHEMA_VERSION = 1
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 DEFAULT_ANGRY_SENTIMENT = -0.5
@@ -49,6 +51,11 @@ def suggestion_id(
     )
 
 
+def slot_id(conversation_id: str, event_id: str, slot: str) -> str:
+    """Id of a card's place on the desktop for one turn: the kind for library cards, the rule for rule cards."""
+    return _sha(conversation_id, event_id, "slot", slot)
+
+
 def alert_id(conversation_id: str, event_id: str, alert_type: str, detail: str, policy_version: str | None) -> str:
     """Deterministic alert id (see the module docstring)."""
     return _sha(conversation_id, event_id, "alert", alert_type, detail, policy_version or "")
@@ -56,15 +63,26 @@ def alert_id(conversation_id: str, event_id: str, alert_type: str, detail: str, 
 
 @dataclass(frozen=True, slots=True)
 class Disclosure:
-    """A statement the agent must make; said when every keyword occurs in one agent turn."""
+    """A statement the agent must make; said when every keyword occurs in one agent turn.
+
+    A keyword matches as a word prefix ("investigat" in "investigated") with its numbers said or
+    written ("30 days" in a voice agent's "thirty days").
+    """
 
     disclosure_id: str
     text: str
     keywords: tuple[str, ...]
+    _patterns: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
 
-    def said_in(self, lower_text: str) -> bool:
-        """Whether a lower-cased agent turn makes this disclosure."""
-        return all(keyword in lower_text for keyword in self.keywords)
+    @classmethod
+    def of(cls, disclosure_id: str, text: str, keywords: tuple[str, ...]) -> Disclosure:
+        """A disclosure with its keyword patterns compiled."""
+        patterns = tuple(re.compile(rf"(?<!\w){phrase_regex(k)}", re.I) for k in keywords)
+        return cls(disclosure_id, text, keywords, patterns)
+
+    def said_in(self, text: str) -> bool:
+        """Whether an agent turn makes this disclosure."""
+        return all(p.search(text) for p in self._patterns)
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,7 @@ class Policy:
         phrases = tuple(raw["forbidden_phrases"])
         required = {
             intent: tuple(
-                Disclosure(d["disclosure_id"], d["text"], tuple(k.lower() for k in d["keywords"])) for d in items
+                Disclosure.of(d["disclosure_id"], d["text"], tuple(k.lower() for k in d["keywords"])) for d in items
             )
             for intent, items in raw["required_disclosures"].items()
         }
@@ -110,12 +128,7 @@ class Policy:
             min_confidence=float(thresholds["min_confidence"]),
             angry_sentiment=float(thresholds.get("angry_sentiment", DEFAULT_ANGRY_SENTIMENT)),
             angry_turns=int(thresholds.get("angry_turns", DEFAULT_ANGRY_TURNS)),
-            # One alternation for all phrases: agent turns are scanned once, not once per phrase.
-            _phrases=re.compile(
-                r"(?<!\w)(?:" + "|".join(r"\s+".join(map(re.escape, p.split())) for p in phrases) + r")(?!\w)", re.I
-            )
-            if phrases
-            else None,
+            _phrases=compile_phrases(phrases),
             _by_id={d.disclosure_id: d for items in required.values() for d in items},
         )
 
@@ -125,11 +138,8 @@ class Policy:
         return cls.from_dict(load_policy_file(version))
 
     def forbidden_in(self, text: str) -> list[str]:
-        """The forbidden phrases that occur in `text` (case-insensitive, whole words)."""
-        if self._phrases is None:
-            return []
-        found = {_normalise(m.group()) for m in self._phrases.finditer(text)}
-        return [phrase for phrase in self.forbidden_phrases if _normalise(phrase) in found] if found else []
+        """The forbidden phrases that occur in `text`, in any inflection or spoken form (see `udfs.phrases`)."""
+        return phrases_in(self._phrases, self.forbidden_phrases, text)
 
     def disclosures_for(self, intent: str) -> tuple[Disclosure, ...]:
         """The disclosures an intent requires (empty if none)."""
@@ -138,10 +148,6 @@ class Policy:
     def all_disclosures(self) -> Mapping[str, Disclosure]:
         """Every disclosure the policy names, by id."""
         return self._by_id
-
-
-def _normalise(phrase: str) -> str:
-    return " ".join(phrase.lower().split())
 
 
 def load_policy_file(version: int = 1) -> dict[str, Any]:
@@ -207,6 +213,10 @@ class Suggestion:
     model_versions: Mapping[str, str]
     policy_id: str | None
     policy_version: str | None
+    reason: str = ""  # one line for the agent and the audit: intent and confidence, rule, or knowledge id
+    slot_id: str = ""  # the card's place on the desktop; an update that replaces it keeps the slot
+    supersedes: str | None = None  # the suggestion_id this card replaces in place
+    rule_id: str | None = None  # the rule that made a rule card (None for library cards)
 
     def as_shadow(self) -> Suggestion:
         """The same card as the challenger's: audited with status `shadow`, never published."""
@@ -233,6 +243,9 @@ class Suggestion:
             "model_versions": dict(self.model_versions),
             "policy_id": self.policy_id,
             "policy_version": self.policy_version,
+            "reason": self.reason,
+            "slot_id": self.slot_id,
+            "supersedes": self.supersedes,
             "latency_ms": dict(latency_ms or {}),
             "created_at": created_at,
             "schema_version": SCHEMA_VERSION,

@@ -263,6 +263,7 @@ class CoachingCore:
                 model_versions=self.scorer.model_versions,
                 degraded_reason=scored.deep.reason,
                 created_at=created_at,
+                reading=result.reading.as_dict() if result.reading is not None else None,
             )
         ]
         audit.extend(

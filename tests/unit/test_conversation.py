@@ -3,6 +3,7 @@ import json
 from udfs.conversation import MAX_SENTIMENTS, MAX_TURN_CHARS, MAX_TURNS, ConversationState, update_state
 from udfs.records import Policy
 from udfs.scores import FastScores
+from udfs.understanding import UNCLEAR, Reading
 
 POLICY = Policy.load_default(1)
 
@@ -26,30 +27,63 @@ def scores(intent: str = "refund_request", confidence: float = 0.9, sentiment: f
     return FastScores(intent, confidence, sentiment, 0.1, 0.0)
 
 
+def read(intent: str, topic: str | None) -> Reading:
+    return Reading(intent, 0.9, topic, "test")
+
+
 def test_first_turn_starts_state() -> None:
-    state = update_state(None, turn(0, "customer", "I want a refund"), scores(), POLICY)
+    reading = read("refund_request", "refund_request")
+    state = update_state(None, turn(0, "customer", "I want a refund"), scores(), POLICY, reading)
     assert state.conversation_id == "c1"
     assert state.intents_seen == ("refund_request",)
-    assert state.current_intent == "refund_request"
+    assert state.topic == "refund_request"
     assert state.customer_turns == 1 and state.turns == 1
     assert state.policy_version == POLICY.version
 
 
-def test_low_confidence_intent_is_not_recorded() -> None:
-    state = update_state(None, turn(0, "customer", "hmm"), scores("complaint", 0.1), POLICY)
+def test_unclear_turn_is_not_recorded() -> None:
+    state = update_state(None, turn(0, "customer", "hmm"), scores("complaint", 0.1), POLICY, read(UNCLEAR, None))
     assert state.intents_seen == ()
     assert state.recent_turns[0]["intent"] is None
 
 
-def test_neutral_intents_do_not_replace_current_intent() -> None:
-    state = update_state(None, turn(0, "customer", "refund please"), scores(), POLICY)
-    state = update_state(state, turn(1, "customer", "thanks bye"), scores("closing"), POLICY)
-    assert state.current_intent == "refund_request"
+def test_the_reading_sets_the_topic_and_intents_seen() -> None:
+    reading = read("refund_request", "refund_request")
+    state = update_state(None, turn(0, "customer", "refund please"), scores(), POLICY, reading)
+    state = update_state(
+        state, turn(1, "customer", "thanks bye"), scores("closing"), POLICY, read("closing", "refund_request")
+    )
+    assert state.topic == "refund_request"
     assert state.intents_seen == ("refund_request", "closing")
 
 
+def test_an_agent_question_is_remembered_for_the_next_reading() -> None:
+    state = update_state(None, turn(0, "agent", "what's the order number"), scores(), POLICY)
+    assert state.agent_asked
+    assert not update_state(state, turn(1, "agent", "Thanks, found it."), scores(), POLICY).agent_asked
+
+
+def test_cards_are_remembered_per_topic() -> None:
+    state = update_state(
+        None, turn(0, "customer", "refund"), scores(), POLICY, read("refund_request", "refund_request")
+    )
+    shown = state.with_shown(["t1"])
+    assert shown.was_shown("t1") and not state.was_shown("t1")
+    moved = update_state(
+        shown, turn(1, "customer", "bill"), scores(), POLICY, read("billing_dispute", "billing_dispute")
+    )
+    assert not moved.was_shown("t1")
+
+
+def test_state_of_an_older_version_still_loads() -> None:
+    raw = update_state(None, turn(0, "customer", "refund"), scores(), POLICY).to_dict()
+    raw["current_intent"] = "refund_request"  # a field an earlier version kept
+    assert ConversationState.from_dict(raw).conversation_id == "c1"
+
+
 def test_agent_disclosure_is_checked_off_and_pending_list_shrinks() -> None:
-    state = update_state(None, turn(0, "customer", "refund please"), scores(), POLICY)
+    reading = read("refund_request", "refund_request")
+    state = update_state(None, turn(0, "customer", "refund please"), scores(), POLICY, reading)
     assert state.pending_disclosures(POLICY) == [("refund_request", "refund_timeline")]
     said = "Done. Refunds usually take 5 to 7 business days to appear on your statement."
     state = update_state(state, turn(1, "agent", said), scores(), POLICY)

@@ -112,8 +112,9 @@ def test_hard_situations_carry_their_expectation(conversations):
         assert any(t.expect.breach and t.expect.breach.rule == "notice_contradiction" for t in c.turns)
     for c in tagged("forbidden_inflection"):
         breaches = [t for t in c.turns if t.expect.breach and t.expect.breach.rule == "forbidden_phrase"]
-        # The policy's exact matcher misses these forms: that is what they test.
-        assert breaches and not any(POLICY.forbidden_in(t.text) for t in breaches), c.conversation_id
+        # No phrase occurs word for word: they test the inflected and spoken forms.
+        verbatim = [re.compile(rf"(?<!\w){re.escape(p)}(?!\w)", re.I) for p in POLICY.forbidden_phrases]
+        assert breaches and not any(v.search(t.text) for v in verbatim for t in breaches), c.conversation_id
     for c in tagged("manager_after_other_alert"):
         first = next(i for i, t in enumerate(c.turns) if "manager_requested" in t.expect.alerts)
         assert any(t.expect.alerts for t in c.turns[:first]), c.conversation_id
