@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from auditlake.tables import DLQ_TOPIC, PARTITION_COLUMN, POLICY_DECISIONS
+import pyarrow as pa
+
+from auditlake.tables import DLQ_TOPIC, PARTITION_COLUMN, POLICY_DECISIONS, TABLES
 
 # Raw PII shapes that must never appear in a text column: names are the quarantine reasons.
 PII_PATTERNS: dict[str, str] = {
@@ -27,6 +29,10 @@ PII_PATTERNS: dict[str, str] = {
     "PHONE": r"(?<![\w-])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b|\+\d{10,14}\b",
 }
 _PII_RES = {name: re.compile(pattern) for name, pattern in PII_PATTERNS.items()}
+# Values quarantine keeps as they are: ids and hashes (a long numeric id looks like a card number, and a
+# redacted id makes the row untraceable) and the integer columns of the tables (offsets, epoch ms).
+_ID_SUFFIXES = ("_id", "_ids", "_sha256", "_hash", "_hashes")
+_INTEGER_COLUMNS = frozenset(c.name for t in TABLES.values() for c in t.columns if pa.types.is_integer(c.type))
 
 
 def sha256_text(*parts: str) -> str:
@@ -65,6 +71,20 @@ def redact_pii(text: str) -> tuple[str, list[str]]:
         if count:
             found.append(name)
     return text, found
+
+
+def _redact_payload(value: Any, key: str = "") -> Any:
+    """A JSON-like value with raw PII patterns redacted in its free text; ids, hashes and counters kept."""
+    if key.endswith(_ID_SUFFIXES) or (key in _INTEGER_COLUMNS and isinstance(value, int)):
+        return value
+    if isinstance(value, dict):
+        return {redact_pii(str(k))[0]: _redact_payload(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_payload(v, key) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    text, kinds = redact_pii(str(value))  # numbers too: a card number may come as one in a raw record
+    return text if kinds else value
 
 
 def _obj(record: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -244,9 +264,11 @@ def quarantine_row(
     now: datetime,
     day: str | None = None,
 ) -> dict[str, Any]:
-    """A quarantine row: the failed row (or raw record) as JSON with raw PII patterns redacted."""
-    text = payload if isinstance(payload, str) else json.dumps(payload, sort_keys=True, default=str)
-    redacted, _ = redact_pii(text)
+    """A quarantine row: the failed row (or raw record) as JSON, free text redacted, ids readable."""
+    if isinstance(payload, str):  # undecodable bytes: all of it may be free text
+        redacted = redact_pii(payload)[0]
+    else:
+        redacted = json.dumps(_redact_payload(payload), sort_keys=True, default=str)
     return {
         "quarantine_id": sha256_text(table, str(row_key), coords.topic, str(coords.partition), str(coords.offset)),
         "table_name": table,

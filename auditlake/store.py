@@ -33,6 +33,11 @@ def default_root() -> Path:
     return load_settings().audit_dir.resolve()
 
 
+def lake_tables(root: Path) -> list[str]:
+    """The audit tables that exist under root (have a Delta log), in layout order."""
+    return [name for name in TABLES if (root / name / "_delta_log").is_dir()]
+
+
 def _plain(kind: pa.DataType) -> pa.DataType:
     """The same type with string/binary views replaced (pyarrow 16 cannot cast or write views)."""
     name = str(kind)

@@ -1,98 +1,107 @@
 """`cuecard audit verify` and `vacuum`: recompute the hash chains against the Delta log, and clean up safely.
 
-Verification reads the log itself rather than trusting a loaded snapshot: the commit versions must be
-contiguous from the last checkpoint, there must be no remove actions (tables are append-only), every data
-file must exist with the size its add action recorded, each commit's rows must match the chain summary it
-wrote into its commitInfo, and every date partition's chain must recompute. Data files the log does not
+Verification reads the log itself rather than trusting a loaded snapshot (`auditlake.deltalog`): every
+commit version must be there, there must be no remove actions (tables are append-only), the newest
+checkpoint must list exactly the files its commits added, every data file must exist with the size its
+add action recorded, each commit's rows must match the chain summary it wrote into its commitInfo, and
+every date partition's chain must recompute with its rows in commit order. Data files the log does not
 reference are read too: rows in them that the table lacks mean a commit was removed from the log (or a
 crashed write was never retried).
 """
 
 from __future__ import annotations
 
-import json
-import re
+import bisect
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from auditlake.chain import Finding, verify_partition
-from auditlake.store import CHAIN_METADATA_KEY, AuditStore
+from auditlake.deltalog import AddedFile, read_log
+from auditlake.store import AuditStore, lake_tables
 from auditlake.tables import PARTITION_COLUMN, TABLES
 
-_COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
-_CHECKPOINT_FILE = re.compile(r"^(\d{20})\.checkpoint(\.\d+\.\d+)?\.parquet$")
 DEFAULT_RETENTION_HOURS = 168.0
+Rows = list[dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class AddedFile:
-    """A data file the log added: commit version (-1 when from a checkpoint), path, partition, size."""
-
-    version: int
-    path: str
-    partition: str
-    size: int | None
-
-
-def _read_log(table: str, log_dir: Path) -> tuple[list[AddedFile], dict[int, dict], list[Finding]]:
-    findings: list[Finding] = []
-    commits = sorted(int(m.group(1)) for p in log_dir.iterdir() if (m := _COMMIT_FILE.match(p.name)))
-    checkpoints = sorted(int(m.group(1)) for p in log_dir.iterdir() if (m := _CHECKPOINT_FILE.match(p.name)))
-    checkpoint = max((c for c in checkpoints if c <= max(commits, default=-1)), default=-1)
-    replay = [v for v in commits if v > checkpoint]
-    expected = range(checkpoint + 1, max(commits, default=checkpoint) + 1)
-    for version in sorted(set(expected) - set(replay)):
-        findings.append(Finding(table, "", "log_entry_missing", f"commit {version} is missing from _delta_log"))
-    added: list[AddedFile] = []
-    if checkpoint >= 0:
-        for part in sorted(log_dir.glob(f"{checkpoint:020d}.checkpoint*.parquet")):
-            for action in pq.read_table(part, columns=["add"]).column("add").to_pylist():
-                if action:
-                    values = dict(action.get("partitionValues") or {})
-                    added.append(AddedFile(-1, action["path"], str(values.get(PARTITION_COLUMN)), action.get("size")))
-    summaries: dict[int, dict] = {}
-    for version in replay:
-        for line_no, line in enumerate((log_dir / f"{version:020d}.json").read_text().splitlines(), 1):
-            try:
-                action = json.loads(line)
-            except ValueError:
-                findings.append(Finding(table, "", "log_entry_altered", f"commit {version} line {line_no} is not JSON"))
-                continue
-            if "add" in action:
-                add = action["add"]
-                partition = str((add.get("partitionValues") or {}).get(PARTITION_COLUMN))
-                added.append(AddedFile(version, add["path"], partition, add.get("size")))
-            elif "remove" in action:
-                path = action["remove"].get("path")
-                findings.append(Finding(table, "", "log_entry_altered", f"commit {version} removes {path}"))
-            elif "commitInfo" in action and CHAIN_METADATA_KEY in action["commitInfo"]:
-                summaries[version] = json.loads(action["commitInfo"][CHAIN_METADATA_KEY])
-    return added, summaries, findings
-
-
-def _rows_of(path: Path, partition: str) -> list[dict[str, Any]]:
-    rows = pq.read_table(path).to_pylist()
+def _rows_of(path: Path, partition: str) -> Rows:
+    # verify reads every data file: for small ones ParquetFile without threads is several times cheaper than read_table.
+    with pq.ParquetFile(path) as data:
+        rows = data.read(use_threads=False).to_pylist()
     for row in rows:
         row.setdefault(PARTITION_COLUMN, partition)
     return rows
+
+
+def _seq(row: dict[str, Any]) -> int:
+    seq = row.get("chain_seq")
+    return seq if isinstance(seq, int) else -1
+
+
+def _lowest_seq(rows: Rows) -> int:
+    return min(map(_seq, rows), default=-1)
+
+
+def _in_commit_order(files: list[tuple[AddedFile, Rows]]) -> Rows:
+    """A partition's rows by commit version, then file, then position in the file.
+
+    Delta gives the files of one commit no order, so those go by their lowest chain_seq. A file only a
+    checkpoint lists (its commit file is gone: reported already) goes after the newest commit holding a
+    lower chain_seq, so the lost version does not also show as reordered rows.
+    """
+    known = sorted((_lowest_seq(rows), f.version) for f, rows in files if f.version is not None)
+    lows = [low for low, _ in known]
+    newest = list(itertools.accumulate((version for _, version in known), max))
+
+    def key(item: tuple[AddedFile, Rows]) -> tuple[int, int, str]:
+        added, rows = item
+        low = _lowest_seq(rows)
+        if added.version is not None:
+            return added.version, low, added.path
+        before = bisect.bisect_left(lows, low)
+        return (newest[before - 1] if before else -1), low, added.path
+
+    return [row for _, rows in sorted(files, key=key) for row in rows]
+
+
+def _check_summaries(table: str, summaries: dict[int, dict], by_commit: dict[tuple[int, str], Rows]) -> list[Finding]:
+    """Each commit's rows against the chain summary its commitInfo recorded (files without one included)."""
+    findings = []
+    recorded = {(version, partition) for version, summary in summaries.items() for partition in summary}
+    for version, partition in sorted(recorded | set(by_commit)):
+        entry = summaries.get(version, {}).get(partition)
+        rows = sorted(by_commit.get((version, partition), []), key=_seq)
+        if entry is None:
+            recorded_as = "recorded no rows here"
+        elif [_seq(r) for r in rows] != list(range(entry["first"], entry["last"] + 1)) or (
+            rows and rows[-1].get("row_hash") != entry["hash"]
+        ):
+            recorded_as = f"recorded chain_seq {entry['first']}..{entry['last']}"
+        else:
+            continue
+        detail = f"commit {version} {recorded_as} but its files hold {len(rows)} rows"
+        findings.append(Finding(table, partition, "log_entry_altered", detail))
+    return findings
 
 
 def verify_table(root: Path, table: str) -> list[Finding]:
     """Every finding for one table (an empty list: the table is intact)."""
     spec = TABLES[table]
     table_dir = root / table
-    added, summaries, findings = _read_log(table, table_dir / "_delta_log")
-    by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    by_commit: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
-    for item in added:
+    log = read_log(table, table_dir / "_delta_log")
+    findings = log.findings
+    by_partition: dict[str, list[tuple[AddedFile, Rows]]] = defaultdict(list)
+    by_commit: dict[tuple[int, str], Rows] = defaultdict(list)
+    for item in log.files:
         path = table_dir / item.path
         if not path.exists():
-            findings.append(Finding(table, item.partition, "data_file_missing", f"{item.path} (commit {item.version})"))
+            source = "the checkpoint" if item.version is None else f"commit {item.version}"
+            findings.append(Finding(table, item.partition, "data_file_missing", f"{item.path} (added by {source})"))
             continue
         if item.size is not None and path.stat().st_size != item.size:
             findings.append(
@@ -103,30 +112,16 @@ def verify_table(root: Path, table: str) -> list[Finding]:
         except (OSError, ValueError) as err:
             findings.append(Finding(table, item.partition, "data_file_unreadable", f"{item.path}: {err}"))
             continue
-        by_partition[item.partition].extend(rows)
-        by_commit[(item.version, item.partition)].extend(rows)
+        by_partition[item.partition].append((item, rows))
+        if item.version is not None:
+            by_commit[(item.version, item.partition)].extend(rows)
 
-    for partition, rows in sorted(by_partition.items()):
-        findings.extend(verify_partition(table, partition, rows, spec.column_names, spec.key))
+    for partition, files in sorted(by_partition.items()):
+        findings.extend(verify_partition(table, partition, _in_commit_order(files), spec.column_names, spec.key))
+    findings.extend(_check_summaries(table, log.summaries, by_commit))
 
-    for version, summary in sorted(summaries.items()):
-        for partition, entry in sorted(summary.items()):
-            rows = sorted(by_commit.get((version, partition), []), key=lambda r: r.get("chain_seq") or -1)
-            seqs = [r.get("chain_seq") for r in rows]
-            want = list(range(entry["first"], entry["last"] + 1))
-            if seqs != want or (rows and rows[-1].get("row_hash") != entry["hash"]):
-                findings.append(
-                    Finding(
-                        table,
-                        partition,
-                        "log_entry_altered",
-                        f"commit {version} recorded chain_seq {entry['first']}..{entry['last']} "
-                        f"but its files hold {len(rows)} rows",
-                    )
-                )
-
-    keys = {row.get(spec.key) for rows in by_partition.values() for row in rows}
-    referenced = {item.path for item in added}
+    keys = {row.get(spec.key) for files in by_partition.values() for _, rows in files for row in rows}
+    referenced = {item.path for item in log.files}
     for path in sorted(table_dir.rglob("*.parquet")):
         relative = path.relative_to(table_dir).as_posix()
         if relative.startswith("_delta_log/") or relative in referenced:
@@ -151,10 +146,10 @@ def verify_table(root: Path, table: str) -> list[Finding]:
 
 def verify(root: Path, tables: list[str] | None = None) -> list[Finding]:
     """Findings for the given tables (default: every table that exists under root)."""
-    names = tables or [name for name in TABLES if (root / name / "_delta_log").is_dir()]
+    present = lake_tables(root)
     findings: list[Finding] = []
-    for name in names:
-        if not (root / name / "_delta_log").is_dir():
+    for name in tables or present:
+        if name not in present:
             findings.append(Finding(name, "", "table_missing", f"no Delta table at {root / name}"))
             continue
         findings.extend(verify_table(root, name))

@@ -96,6 +96,20 @@ def _root(args: argparse.Namespace) -> Path:
     return (args.root or default_root()).resolve()
 
 
+def _lake(args: argparse.Namespace) -> Path:
+    """The root of a lake that holds tables: checking a missing or empty one would report a clean "0 findings"."""
+    from auditlake.store import lake_tables
+
+    root = _root(args)
+    if not lake_tables(root):
+        state = "holds no audit table" if root.is_dir() else "is not a directory" if root.exists() else "does not exist"
+        raise SettingsError(
+            f"audit lake {root} {state}: pass --root or set CUECARD_AUDIT_DIR to the lake's directory "
+            "(the one holding suggestions/, turns/, ...), or fill it with `cuecard audit write`"
+        )
+    return root
+
+
 def _write(args: argparse.Namespace) -> int:
     from auditlake.writer import config_from_args, run_writer
 
@@ -105,7 +119,7 @@ def _write(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from auditlake.verify import verify
 
-    root = _root(args)
+    root = _lake(args)
     findings = verify(root, args.table)
     for finding in findings:
         print(finding)
@@ -136,7 +150,7 @@ def _validate(args: argparse.Namespace) -> int:
     from auditlake.validate import default_docs_dir, validate_tables
 
     docs = (args.docs_dir or default_docs_dir()).resolve()
-    results = validate_tables(_root(args), docs, args.table)
+    results = validate_tables(_lake(args), docs, args.table)
     for result in results:
         status = "ok" if result.success else "FAILED " + ", ".join(result.failed_expectations)
         print(f"{result.table}: {result.rows} rows, {result.failed_rows} failing: {status}")
@@ -165,9 +179,9 @@ def _query(args: argparse.Namespace) -> int:
         if args.sql and args.name:
             raise QueryError("give a query NAME or --sql, not both")
         if args.sql:
-            result = run_adhoc(_root(args), args.sql, values)
+            result = run_adhoc(_lake(args), args.sql, values)
         elif args.name:
-            result = run_named(_root(args), args.name, values)
+            result = run_named(_lake(args), args.name, values)
         else:
             raise QueryError("give a query NAME (see --list) or --sql")
     except QueryError as err:
