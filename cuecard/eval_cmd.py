@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -96,10 +97,14 @@ def run_conversations(
     shown: dict[str, Shown] = {}
     for offset, conv in enumerate(conversations):
         for event in conv.events():
-            raw = RawRecord(CONVERSATION_EVENTS.name, 0, offset, 0, conv.conversation_id.encode(), orjson.dumps(event))
+            # Produced now, as the job would see it live: the deep tier's deadline counts from here.
+            now_ms = int(time.time() * 1000)
+            raw = RawRecord(
+                CONVERSATION_EVENTS.name, 0, offset, now_ms, conv.conversation_id.encode(), orjson.dumps(event)
+            )
             outcome = runner.feed(raw)
             observed[event["event_id"]] = observe(outcome)
-            shown[event["event_id"]] = (turn_record(outcome).get("masked_text", ""), list(outcome.suggestions))
+            shown[event["event_id"]] = (turn_record(outcome).get("masked_text", ""), on_screen(outcome.suggestions))
     return observed, shown
 
 
@@ -113,7 +118,7 @@ def observe(outcome: Outcome) -> Observed:
     reading = turn_record(outcome).get("reading") or {}
     cards = tuple(
         Card(s["kind"], s.get("intent"), tuple(s.get("rules_fired") or ()), s.get("text", ""))
-        for s in outcome.suggestions
+        for s in on_screen(outcome.suggestions)
     )
     return Observed(
         intent=reading.get("intent") or UNCLEAR,
@@ -121,6 +126,12 @@ def observe(outcome: Outcome) -> Observed:
         cards=cards,
         alerts=tuple(a["alert_type"] for a in outcome.alerts),
     )
+
+
+def on_screen(suggestions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """What the desktop shows after applying every update in place: a card its update `supersedes` is gone."""
+    replaced = {s["supersedes"] for s in suggestions if s.get("supersedes")}
+    return [s for s in suggestions if s["suggestion_id"] not in replaced]
 
 
 def print_report(report: Report, out: TextIO) -> None:

@@ -413,7 +413,6 @@ def _template_suggestions(
     informational = [f"context.missing:{m}" for m in work.context.context_missing]
     if kind == "reply" and work.degraded:
         informational.append("degraded.fast_tier_fallback")
-    max_chars, formal = rules.channel_limits.get(work.channel, (8000, False))
     # An unclear turn still gets its candidates audited, from the model's own guess, all blocked.
     intent = reading.intent if reading.clear else work.scores.intent
     shown: str | None = None
@@ -424,18 +423,13 @@ def _template_suggestions(
             blocking.append("context.policy_missing")
         if not reading.clear:
             blocking.append("threshold.min_confidence")
-        if kind == "reply":
-            blocking.extend(rule for _, rule in high_risk)
-            if template.intent in rules.high_risk_intents and template.intent not in dict(high_risk):
-                blocking.append(f"guardrail.high_risk_intent:{template.intent}")
-            if len(template.text) > max_chars:
-                blocking.append(f"policy.channel_limit.max_chars:{work.channel}:{max_chars}")
-            if formal and template.tone != "formal":
-                blocking.append(f"policy.channel_limit.formal:{work.channel}")
-        blocking.extend(text_guard(template.text, rules))
+        blocking.extend(template_blocking(template, rules, work.channel, high_risk))
         text = mask_pii(template.text).masked_text if pii_types_in(template.text) else template.text
         if blocking:
             status = "blocked"
+        elif work.state.was_shown(template.template_id):
+            status = "superseded"  # the agent saw it under this topic: the next-best one gets the slot
+            fired.append("rank.already_shown")
         elif shown is None:
             status, shown = "shown", template.template_id
         else:
@@ -456,6 +450,24 @@ def _template_suggestions(
                 reason=reason,
             )
         )
+
+
+def template_blocking(
+    template: Template, rules: Policy, channel: str, high_risk: Sequence[tuple[str, str]] = ()
+) -> list[str]:
+    """The rules that block one library template on a turn (the turn-level ones aside)."""
+    blocking: list[str] = []
+    if template.kind == "reply":
+        blocking.extend(rule for _, rule in high_risk)
+        if template.intent in rules.high_risk_intents and template.intent not in dict(high_risk):
+            blocking.append(f"guardrail.high_risk_intent:{template.intent}")
+        max_chars, formal = rules.channel_limits.get(channel, (8000, False))
+        if len(template.text) > max_chars:
+            blocking.append(f"policy.channel_limit.max_chars:{channel}:{max_chars}")
+        if formal and template.tone != "formal":
+            blocking.append(f"policy.channel_limit.formal:{channel}")
+    blocking.extend(text_guard(template.text, rules))
+    return blocking
 
 
 def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:

@@ -145,11 +145,22 @@ class DeepRanker:
                 embedding = self.embedder.embed(text, self._run_options)
             finally:
                 self._watchdog.disarm()
-        scores = sl.matrix @ embedding + INTENT_BONUS * (sl.intents == intent)
-        k = min(k, len(sl.ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [RankedResponse(sl.ids[i], round(float(scores[i]), 6)) for i in top]
+        return _top(sl, embedding, intent, k)
+
+    def rank_kinds(
+        self, text: str, intent: str, channel: str, kinds: Sequence[str], k: int
+    ) -> dict[str, list[RankedResponse]]:
+        """Top-k templates of each kind for one text, embedded once (the asynchronous deep stage's call)."""
+        embedding = self.embedder.embed(text)
+        return {kind: _top(self._slices[(channel, kind)], embedding, intent, k) for kind in kinds}
+
+
+def _top(sl: _Slice, embedding: np.ndarray, intent: str, k: int) -> list[RankedResponse]:
+    scores = sl.matrix @ embedding + INTENT_BONUS * (sl.intents == intent)
+    k = min(k, len(sl.ids))
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [RankedResponse(sl.ids[i], round(float(scores[i]), 6)) for i in top]
 
 
 class _Watchdog:

@@ -122,3 +122,19 @@ class Outcome:
     audit: tuple[dict[str, Any], ...] = ()
     dlq: tuple[Mapping[str, Any], ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    deep: tuple[Mapping[str, Any], ...] = ()  # requests for the deep stage (udfs.deep_stage.DeepRequest dicts)
+
+    def then(self, later: Outcome) -> Outcome:
+        """One outcome: this one followed by a later one of the same input (the deep tier's updates)."""
+        counts = dict(self.counts)
+        for name, n in later.counts.items():
+            counts[name] = counts.get(name, 0) + n
+        return Outcome(
+            key=self.key,
+            suggestions=self.suggestions + later.suggestions,
+            alerts=self.alerts + later.alerts,
+            audit=self.audit + later.audit,
+            dlq=self.dlq + later.dlq,
+            counts=counts,
+            deep=later.deep,
+        )

@@ -55,10 +55,13 @@ class LocalRunner:
         return found
 
     def feed(self, raw: RawRecord) -> Outcome:
-        """Process one record, as the job's `coach` operator would."""
+        """Process one record, as the job's `coach` and then `deepen` operators would, as one outcome."""
         if raw.topic not in KEYED_TOPICS:
             return self.core.on_reference(raw, self.reference)
-        return self.core.on_keyed(raw, self.store(routing_key(raw)), self.reference)
+        outcome = self.core.on_keyed(raw, self.store(routing_key(raw)), self.reference)
+        for request in outcome.deep:
+            outcome = outcome.then(self.core.on_deep(request))
+        return outcome
 
     def run(self, records: Iterable[RawRecord]) -> Iterator[Outcome]:
         """Process records in order, yielding each one's outcome."""

@@ -154,11 +154,14 @@ class Settings:
     intent_model: str = setting("", "intent model to serve, like intent@2 (empty: the champion)")
     channel_budget_ms: tuple[tuple[str, float], ...] = setting(
         (("chat", 30.0), ("voice", 20.0), ("email", 45.0)),
-        "deep-tier latency budget per channel, in ms",
+        "fast-tier latency budget per channel, in ms (the benchmark checks p99 against it)",
         parse=_parse_budgets,
         render=_format_budgets,
     )
-    deep_tier: bool = setting(default=True, meaning="on: rank replies with the deep tier; off: fast tier only")
+    deep_tier: bool = setting(
+        default=True, meaning="on: the deep tier updates reply and knowledge cards after the fast ones; off: fast only"
+    )
+    deep_deadline_ms: float = setting(500.0, "a deep-tier update later than this after the turn is not published")
     max_event_bytes: int = setting(64 * 1024, "larger input records go to the DLQ")
     conversation_ttl_minutes: int = setting(60, "idle conversation state expires after this")
     audit_batch_records: int = setting(1000, "the audit lake writer closes a batch at this many records")
@@ -244,6 +247,8 @@ class Settings:
             value = getattr(self, name)
             if value < 1:
                 raise SettingsError(f"{env_name(name)}={value} must be a positive whole number")
+        if self.deep_deadline_ms <= 0:
+            raise SettingsError(f"CUECARD_DEEP_DEADLINE_MS={self.deep_deadline_ms} must be more than 0")
         if self.audit_batch_seconds <= 0:
             raise SettingsError(f"CUECARD_AUDIT_BATCH_SECONDS={self.audit_batch_seconds} must be more than 0")
         for name in ("generator_conversations", "generator_malformed_every"):

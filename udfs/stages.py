@@ -22,6 +22,8 @@ from udfs import validation
 from udfs.clock import utc_iso
 from udfs.coaching import JoinedContext, coach_turn
 from udfs.conversation import ConversationState
+from udfs.deep_stage import DeepRequest, KindRanker, deep_request, deepen
+from udfs.deep_tier import DeepRanker
 from udfs.envelopes import (
     Envelope,
     JoinedTurn,
@@ -200,34 +202,63 @@ def _ms(start: float, end: float) -> float:
 
 
 class CoachingCore:
-    """The models and the response library, opened once; the stages that need them are its methods."""
+    """The models and the response library, opened once; the stages that need them are its methods.
 
-    def __init__(self, scorer: TurnScorer, library: ResponseLibrary, *, max_event_bytes: int) -> None:
+    With `deep_tier` on, `coach` leaves a request for the deep tier in `Outcome.deep` instead of calling
+    it, and `on_deep` answers it later with the `deep` ranker (udfs.deep_stage). In the job the two run
+    in different operators, so each opens only what it calls.
+    """
+
+    def __init__(
+        self,
+        scorer: TurnScorer,
+        library: ResponseLibrary,
+        *,
+        max_event_bytes: int,
+        deep_tier: bool = False,
+        deep: KindRanker | None = None,
+        deep_deadline_ms: float = 500.0,
+    ) -> None:
         self.scorer = scorer
         self.library = library
         self.max_event_bytes = max_event_bytes
+        self.deep_tier = deep_tier
+        self.deep = deep
+        self.deep_deadline_ms = deep_deadline_ms
 
     @classmethod
-    def load(cls, settings: Settings) -> CoachingCore:
-        """Open the models (hash-checked against the registry) and the response library."""
-        library = ResponseLibrary.load()
-        scorer = TurnScorer.open(settings, library)
-        return cls(scorer, library, max_event_bytes=settings.max_event_bytes)
+    def load(cls, settings: Settings, *, open_deep: bool = True) -> CoachingCore:
+        """Open the models (hash-checked against the registry) and the response library.
 
-    def _score(self, record: Mapping[str, Any]) -> TurnScores:
+        `open_deep=False` leaves the deep ranker closed (the job's `coach` operator only asks for it).
+        """
+        library = ResponseLibrary.load()
+        scorer = TurnScorer.open(settings.with_overrides(deep_tier=False), library)
+        ranker = DeepRanker.load(settings.models_dir, library) if settings.deep_tier and open_deep else None
+        return cls(
+            scorer,
+            library,
+            max_event_bytes=settings.max_event_bytes,
+            deep_tier=settings.deep_tier,
+            deep=ranker,
+            deep_deadline_ms=settings.deep_deadline_ms,
+        )
+
+    def _score(self, record: Mapping[str, Any]) -> tuple[TurnScores, str | None]:
+        """The turn's scores, and why the fast tier failed (None when it did not)."""
         try:
-            return self.scorer.score(record["text"], record["speaker"], record["channel"])
+            return self.scorer.score(record["text"], record["speaker"], record["channel"]), None
         except Exception as err:  # noqa: BLE001 - a failing model degrades the turn, never stops the job
-            failed = DeepResult(
-                (), degraded=True, reason=f"fast tier error: {type(err).__name__}: {err}"[:300], latency_ms=0.0
-            )
-            return TurnScores(NEUTRAL_SCORES, None, failed, 0.0)
+            reason = f"fast tier error: {type(err).__name__}: {err}"[:300]
+            return TurnScores(
+                NEUTRAL_SCORES, None, DeepResult((), degraded=True, reason=reason, latency_ms=0.0), 0.0
+            ), reason
 
     def coach(self, joined: JoinedTurn, state: ConversationState | None) -> Coached:
         """Score and coach one joined turn: every output record, the new state and what was shown."""
         started = time.time()
         turn, record = joined.turn, joined.turn.record
-        scored = self._score(record)
+        scored, failure = self._score(record)
         scored_at = time.time()
         context = JoinedContext(joined.customer, joined.agent, joined.context_missing)
         result = coach_turn(
@@ -236,8 +267,8 @@ class CoachingCore:
             state,
             joined.policy,
             scored.fast,
-            ranked=None if scored.deep.degraded else scored.deep.responses,
-            degraded=scored.deep.degraded,
+            ranked=None,
+            degraded=False,
             library=self.library,
             model_versions=self.scorer.model_versions,
             pii_types=turn.pii_types,
@@ -250,7 +281,6 @@ class CoachingCore:
             "join": _ms(turn.validated_at, joined.joined_at),
             "to_coach": _ms(joined.joined_at, started),
             "score_fast": round(scored.fast_ms, 3),
-            "rank_deep": round(scored.deep.latency_ms, 3),
             "coach": _ms(scored_at, coached_at),
             "total": _ms(turn.produced_at, coached_at),
         }
@@ -261,7 +291,7 @@ class CoachingCore:
                 joined,
                 scores=scored.fast.as_dict(),
                 model_versions=self.scorer.model_versions,
-                degraded_reason=scored.deep.reason,
+                degraded_reason=failure,
                 created_at=created_at,
                 reading=result.reading.as_dict() if result.reading is not None else None,
             )
@@ -271,9 +301,13 @@ class CoachingCore:
             for s in (*result.suggestions, *shadow)
         )
         shown = result.shown
+        cards = tuple(published(s, created_at, latency) for s in shown)
+        request = None
+        if self.deep_tier and result.reading is not None and result.reading.clear:
+            request = deep_request(turn, joined.policy, hashes, result.reading.intent, cards)
         outcome = Outcome(
             key=joined.turn.key,
-            suggestions=tuple(published(s, created_at, latency) for s in shown),
+            suggestions=cards,
             alerts=tuple(published_alert(a, created_at) for a in result.alerts),
             audit=tuple(audit),
             counts={
@@ -281,8 +315,9 @@ class CoachingCore:
                 "suggestions_shown": len(shown),
                 "suggestions_blocked": sum(1 for s in result.suggestions if s.status == "blocked"),
                 "alerts": len(result.alerts),
-                "degraded": int(scored.deep.degraded),
+                "degraded": int(failure is not None),
             },
+            deep=(request.to_dict(),) if request is not None else (),
         )
         return Coached(outcome, result.new_state, {s.suggestion_id: remembered(s) for s in shown})
 
@@ -330,6 +365,12 @@ class CoachingCore:
         for suggestion_id, summary in coached.shown.items():
             store.shown.put(suggestion_id, summary)
         return coached.outcome
+
+    def on_deep(self, request: Mapping[str, Any]) -> Outcome:
+        """The deep tier's updates for one coached turn's request (see udfs.deep_stage)."""
+        if self.deep is None:
+            return Outcome(key=None)
+        return deepen(DeepRequest.from_dict(request), self.deep, self.library, deadline_ms=self.deep_deadline_ms)
 
     def on_reference(self, raw: RawRecord, reference: MapLike) -> Outcome:
         """Customer context, agent state or a policy: applies from the next turn on."""

@@ -58,12 +58,10 @@ class Reading:
 
 
 def asks_question(text: str) -> bool:
-    """Whether an agent turn ends by asking the customer something (voice transcripts have no '?')."""
-    stripped = text.strip()
-    if stripped.endswith("?"):
+    """Whether an agent turn asks the customer something (voice transcripts have no "?")."""
+    if "?" in text:
         return True
-    sentences = [s for s in _SENTENCE_END.split(stripped) if s]
-    return bool(sentences) and bool(_QUESTION_START.match(sentences[-1]))
+    return any(_QUESTION_START.match(s) for s in _SENTENCE_END.split(text.strip()) if s)
 
 
 def read_turn(
