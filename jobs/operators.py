@@ -1,9 +1,12 @@
-"""The coaching job's one Python operator: Flink state I/O around `udfs.stages.CoachingCore`, and emission.
+"""The coaching job's Python operators: Flink state I/O around `udfs.stages.CoachingCore`, and emission.
 
 `CoachTurns` is keyed by conversation. Turns and feedback arrive on the keyed side; customer context,
 agent state and policies on the broadcast side. Every input yields at most one output row, carrying
 its suggestions, alerts, audit and DLQ records as arrays: the Java side fans them out to the topics
 (`jobs.kafka_io.fan_out`), because each Python-to-Java emission costs more than the work behind it.
+A coached customer turn's request for the deep tier goes to the `DEEP_REQUESTS` side output, which
+`DeepenTurns` answers with rows of the same shape, in a task of its own so the next turn's fast path
+does not wait for it.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from typing import Any
 import orjson
 from pyflink.common import Row, Types
 from pyflink.common.time import Time
-from pyflink.datastream import RuntimeContext
-from pyflink.datastream.functions import KeyedBroadcastProcessFunction
+from pyflink.datastream import OutputTag, RuntimeContext
+from pyflink.datastream.functions import KeyedBroadcastProcessFunction, ProcessFunction
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
 from udfs.settings import Settings
 
 OUTPUT_FIELDS = ("suggestions", "alerts", "audit", "dlq")
 COUNTERS = ("turns", "suggestions_shown", "suggestions_blocked", "alerts", "degraded", "feedback", "failed", "dlq")
+DEEP_COUNTERS = ("deep_turns", "deep_updates", "deep_late", "deep_failed", "degraded")
 
 
 # Type infos and descriptors are built on demand: module-level ones that touched the JVM cannot be
@@ -32,6 +36,11 @@ def output_type() -> Any:
     return Types.ROW_NAMED(
         ["k", *OUTPUT_FIELDS], [Types.STRING(), *(Types.BASIC_ARRAY(Types.STRING()) for _ in OUTPUT_FIELDS)]
     )
+
+
+def deep_requests() -> OutputTag:
+    """The side output of `coach`: one JSON DeepRequest per customer turn with cards to improve."""
+    return OutputTag("deep-requests", Types.STRING())
 
 
 def reference_descriptor() -> MapStateDescriptor:
@@ -75,6 +84,22 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _rows(outcome: Any, counters: dict[str, Any]) -> Any:
+    """Move the counters; yield the outcome's one output row if it has any output."""
+    for name, count in outcome.counts.items():
+        counter = counters.get(name)
+        if counter is not None and count:
+            counter.inc(count)
+    if outcome.suggestions or outcome.alerts or outcome.audit or outcome.dlq:
+        yield Row(
+            outcome.key,
+            [_dumps(s) for s in outcome.suggestions],
+            [_dumps(a) for a in outcome.alerts],
+            [_dumps(a) for a in outcome.audit],
+            [_dumps(d) for d in outcome.dlq],
+        )
+
+
 class CoachTurns(KeyedBroadcastProcessFunction):
     """Keyed by conversation: ingest, join, coach (all in `CoachingCore`); state with a TTL."""
 
@@ -88,7 +113,8 @@ class CoachTurns(KeyedBroadcastProcessFunction):
         from udfs.stages import CoachingCore, ConversationStore
 
         self.raw_record = RawRecord
-        self.core = CoachingCore.load(self.settings)
+        self.core = CoachingCore.load(self.settings, open_deep=False)
+        self.deep_tag = deep_requests()
         conversation = ValueStateDescriptor("conversation", Types.PICKLED_BYTE_ARRAY())
         conversation.enable_time_to_live(_ttl(self.settings.conversation_ttl_minutes))
         shown = MapStateDescriptor("shown_suggestions", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
@@ -108,18 +134,9 @@ class CoachTurns(KeyedBroadcastProcessFunction):
         )
 
     def _emit(self, outcome: Any) -> Any:
-        for name, count in outcome.counts.items():
-            counter = self.counters.get(name)
-            if counter is not None and count:
-                counter.inc(count)
-        if outcome.suggestions or outcome.alerts or outcome.audit or outcome.dlq:
-            yield Row(
-                outcome.key,
-                [_dumps(s) for s in outcome.suggestions],
-                [_dumps(a) for a in outcome.alerts],
-                [_dumps(a) for a in outcome.audit],
-                [_dumps(d) for d in outcome.dlq],
-            )
+        yield from _rows(outcome, self.counters)
+        for request in outcome.deep:
+            yield self.deep_tag, _dumps(request)
 
     def process_element(self, value: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext) -> Any:
         """A turn or a feedback record of this conversation."""
@@ -130,3 +147,23 @@ class CoachTurns(KeyedBroadcastProcessFunction):
         """Customer context, agent state or a policy: applies from the next turn on."""
         reference = ctx.get_broadcast_state(reference_descriptor())
         yield from self._emit(self.core.on_reference(self._raw(value), reference))
+
+
+class DeepenTurns(ProcessFunction):
+    """The deep tier's updates of coached turns (`udfs.deep_stage`); stateless, so it needs no key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        """Open the deep ranker (and the small fast models the core carries)."""
+        import_runtime_modules()
+        from udfs.stages import CoachingCore
+
+        self.core = CoachingCore.load(self.settings)
+        metrics = runtime_context.get_metrics_group()
+        self.counters = {name: metrics.counter(name) for name in DEEP_COUNTERS}
+
+    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Any:
+        """One DeepRequest as JSON."""
+        yield from _rows(self.core.on_deep(orjson.loads(value)), self.counters)

@@ -4,7 +4,8 @@ Sources and sinks are injected, so the live job (Kafka in, Kafka out), replay an
 (`from_collection` in, collected out) run exactly the same operator:
 
     turns, feedback (keyed by conversation, on the Java side) ──────────────┐
-    customer context, agent state, policies ── broadcast ──────────────────►┴─ coach ─► rows
+    customer context, agent state, policies ── broadcast ──────────────────►┴─ coach ─┬──────────► rows
+                                                      deep requests (side output) └─ deepen ─┘
                                                                    (k, suggestions[], alerts[], audit[], dlq[])
 
 The keyed input carries rows of (conversation key, raw row): the key is computed by the source
@@ -22,7 +23,7 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
 
 from jobs.kafka_io import KEYED_QUERY, REFERENCE_QUERY
-from jobs.operators import CoachTurns, output_type, reference_descriptor
+from jobs.operators import CoachTurns, DeepenTurns, deep_requests, output_type, reference_descriptor
 from udfs.settings import Settings
 
 
@@ -68,11 +69,22 @@ def input_streams(t_env: StreamTableEnvironment) -> tuple[DataStream, DataStream
 
 
 def build_pipeline(keyed: DataStream, reference: DataStream, settings: Settings) -> DataStream:
-    """Wire the coaching operator between the injected inputs and its output rows."""
-    return (
+    """Wire the coaching operators between the injected inputs and their output rows."""
+    coached = (
         keyed_by_first_field(keyed)
         .connect(reference.broadcast(reference_descriptor()))
         .process(CoachTurns(settings), output_type=output_type())
         .name("coach")
         .uid("coach")
     )
+    if not settings.deep_tier:
+        return coached
+    # A chain of its own: the deep tier runs in another task while `coach` takes the next turn.
+    deepened = (
+        coached.get_side_output(deep_requests())
+        .process(DeepenTurns(settings), output_type=output_type())
+        .name("deepen")
+        .uid("deepen")
+        .start_new_chain()
+    )
+    return coached.union(deepened)

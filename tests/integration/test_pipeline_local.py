@@ -69,6 +69,9 @@ def test_build_pipeline_runs_the_core_in_a_local_environment():
     turns = [
         _turn(0, f"hi, my card is {CANARIES['card_visa']} and I want a refund"),
         _turn(1, "thanks, I will check that refund for you", speaker="agent"),
+        # Later turns find the policy in broadcast state (the first may be coached before it arrives).
+        _turn(2, "it was for the order I returned last week, I would like my money back please"),
+        _turn(3, "can you tell me when the refund will reach my account?"),
     ]
     t_env = StreamTableEnvironment.create(env)
     _view(
@@ -82,19 +85,28 @@ def test_build_pipeline_runs_the_core_in_a_local_environment():
         REFERENCE_TABLE,
         [
             _raw("coaching.policies", 0, load_policy_file(1)),
-            _raw("customer.context", 1, {"customer_id": "cust-local", "schema_version": 1}),
+            _raw("customer.context", 1, {"schema_version": 1}),  # no customer_id: the key it is stored by
         ],
     )
-    settings = load_settings().with_overrides(deep_tier=False)
+    settings = load_settings().with_overrides(deep_tier=True)
     rows = list(build_pipeline(*input_streams(t_env), settings).execute_and_collect())
 
     audit = [json.loads(a) for row in rows for a in row["audit"]]
     dlq = [json.loads(d) for row in rows for d in row["dlq"]]
     turn_records = sorted((a for a in audit if a["record_type"] == "turn"), key=lambda a: a["seq"])
-    assert [a["event_id"] for a in turn_records] == ["conv-local-000", "conv-local-001"]
+    assert [a["event_id"] for a in turn_records] == [f"conv-local-00{i}" for i in range(4)]
     assert turn_records[0]["masked_text"].startswith("hi, my card is [CARD_LAST4:1111]")
     # Both invalid inputs are dead-lettered with their reason: a keyed turn and a broadcast context.
     sources = sorted((d["source"]["topic"], d["error_type"]) for d in dlq)
     assert sources == [("conversation.events", "json"), ("customer.context", "missing_field")]
     assert all(row["k"] == "conv-local" for row in rows if row["audit"])
     assert CANARIES["card_visa"] not in json.dumps([list(r) for r in rows])
+    # The deepen operator answered every customer turn that showed a reply or knowledge card: its
+    # candidates are audited on the fast card's slot and name the card they would replace.
+    suggestions = [a for a in audit if a["record_type"] == "suggestion"]
+    deep = [a for a in suggestions if "rank.deep_tier" in a["rules_fired"]]
+    fast = {a["slot_id"]: a for a in suggestions if a["status"] == "shown" and a["kind"] in ("reply", "knowledge")}
+    fast = {slot: a for slot, a in fast.items() if "rank.deep_tier" not in a["rules_fired"]}
+    assert fast, "no customer turn showed a library card"
+    assert {a["slot_id"] for a in deep} == set(fast)
+    assert all(a["supersedes"] == fast[a["slot_id"]]["suggestion_id"] for a in deep)
