@@ -327,9 +327,11 @@ def _coach_customer_turn(
     scores, rules = work.scores, work.rules
     _situation_cards(work, situations, leaked)
     high_risk = _high_risk(work, reading)
+    # A new situation (a scam, a legal threat spelled out) is a reason to show the hint again.
+    situation = next((s.situation_id for s in situations if s.intent), "")
     for intent, rule in high_risk:
         reason = f"high-risk intent {intent.replace('_', ' ')}"
-        if work.once(f"hint:high_risk:{intent}"):
+        if work.once(f"hint:high_risk:{intent}:{situation}"):
             work.rule_card(
                 "escalation",
                 f"high_risk:{intent}",

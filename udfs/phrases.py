@@ -1,7 +1,8 @@
 """Matching a policy phrase in what people actually say: its inflections and its numbers spoken or written.
 
 "guarantee" must catch "guaranteed", "guarantees" and "guaranteeing"; "100% sure" must catch "a
-hundred percent sure" in a voice transcript and "100 per cent sure" in an e-mail. Each word of a
+hundred percent sure" in a voice transcript and "100 per cent sure" in an e-mail; "I can't
+guarantee" is the careful wording the policy asks for, not a breach. Each word of a
 phrase matches itself plus the regular English endings; a number matches its digits or its words;
 "%" matches "percent" and "per cent". Whole words only, any whitespace between them.
 """
@@ -17,6 +18,13 @@ _UNITS += "seventeen eighteen nineteen".split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _MIN_STEM = 5  # shorter words take no endings: "will" must not match "willing", nor "i" "is"
 _NUMBER = re.compile(r"(\d{1,3})(%?)")
+# A negation just before a phrase turns a promise into the careful wording the policy wants.
+_NEGATION_REACH = 30
+_NEGATED = re.compile(
+    r"\b(?:not|never|can't|cannot|can not|cant|won't|wont|couldn't|wouldn't|don't|dont|unable to|no one can)"
+    r"(?:\s+\w+){0,2}\s+$",
+    re.I,
+)
 
 
 def spoken(number: int) -> str:
@@ -56,10 +64,12 @@ def compile_phrases(phrases: Sequence[str]) -> re.Pattern[str] | None:
 
 
 def phrases_in(pattern: re.Pattern[str] | None, phrases: Sequence[str], text: str) -> list[str]:
-    """The phrases (in their given order) that occur in `text`."""
+    """The phrases (in their given order) that occur in `text`, except where negated ("I can't guarantee")."""
     if pattern is None:
         return []
     hit: set[int] = set()
     for match in pattern.finditer(text):
+        if _NEGATED.search(text, max(0, match.start() - _NEGATION_REACH), match.start()):
+            continue
         hit.update(int(name[1:]) for name, value in match.groupdict().items() if value is not None)
     return [phrases[i] for i in sorted(hit)]

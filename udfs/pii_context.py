@@ -21,6 +21,7 @@ _REQUEST = re.compile(rf"\b{fragments(_T['request_cues'])}\b|\?", re.I)
 _NOT_REQUEST = re.compile(rf"\b{fragments(_T['not_requests'])}\b", re.I)
 _FILLERS = re.compile(rf"^(?:[\s,.:;!-]*\b{words(_T['answer_fillers'])}(?![\w']))*[\s,.:;!-]*", re.I)
 _TRAILERS = re.compile(rf"(?:[\s,.:;!-]*\b{words(_T['answer_trailers'])}\b)*[\s,.:;!-]*$", re.I)
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 _REFUSAL = re.compile(rf"{words(_T['refusals'])}(?![\w'])", re.I)
 _SECRET_CUE = re.compile(
     r"\b(?:password|passcode|pass\s+code|passphrase|memorable\s+(?:word|answer|information)|pin(?:\s+number)?"
@@ -33,16 +34,19 @@ _ALIASES = {"POSTCODE": "ADDRESS", "ZIP": "ADDRESS", "SECURITY_CODE": "CVV", "DA
 
 def asked_for(agent_text: str) -> str | None:
     """The PII type(s) an agent turn asks the customer for ("DOB", "CVV", "NAME+DOB", ...), or None."""
-    if _REQUEST.search(agent_text) is None or _NOT_REQUEST.search(agent_text) and "?" not in agent_text:
-        return None
+    # Sentence by sentence: "don't share your password. What's your postcode?" asks for the postcode only.
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, str]] = []
-    for pii_type, pattern in _ASKS:
-        for m in pattern.finditer(agent_text):
-            if any(m.start() < e and s < m.end() for s, e in taken):
-                continue
-            taken.append((m.start(), m.end()))
-            found.append((m.start(), pii_type))
+    for sentence in _SENTENCE.finditer(agent_text):
+        text = sentence.group()
+        if _REQUEST.search(text) is None or _NOT_REQUEST.search(text) and "?" not in text:
+            continue
+        for pii_type, pattern in _ASKS:
+            for m in pattern.finditer(agent_text, sentence.start(), sentence.end()):
+                if any(m.start() < e and s < m.end() for s, e in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                found.append((m.start(), pii_type))
     types = list(dict.fromkeys(t for _, t in sorted(found)))
     return "+".join(types) if types else None
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from udfs.pii_context import SECRET_TYPES
+
 _DATA: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent / "policies" / "situations.json").read_text(encoding="utf-8")
 )
@@ -40,10 +42,16 @@ class Situation:
     card_text: str | None = None
     alert: AlertSpec | None = None
     notice: str | None = None
+    unless: re.Pattern[str] | None = None  # an exception stated in the same sentence
 
     def found_in(self, text: str) -> bool:
-        """Whether the rule's pattern occurs in a masked text."""
-        return self.pattern.search(text) is not None
+        """Whether the rule's pattern occurs in a masked text (in a sentence that states no exception)."""
+        if self.unless is None:
+            return self.pattern.search(text) is not None
+        return any(self.pattern.search(s) and not self.unless.search(s) for s in _SENTENCES.split(text))
+
+
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 def _compile(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -66,7 +74,12 @@ CUSTOMER_RULES = tuple(
     for name, rule in _DATA["customer"].items()
 )
 AGENT_RULES = tuple(
-    Situation(situation_id=name, pattern=_compile(rule["patterns"]), notice=rule["notice"])
+    Situation(
+        situation_id=name,
+        pattern=_compile(rule["patterns"]),
+        notice=rule["notice"],
+        unless=_compile(rule["unless"]) if rule.get("unless") else None,
+    )
     for name, rule in _DATA["agent"].items()
 )
 _VOLUNTEERED = _DATA["volunteered_pii"]
@@ -88,6 +101,8 @@ def customer_situations(text: str) -> list[Situation]:
 def volunteered(pii_types: Iterable[str], awaiting: str | None) -> list[str]:
     """The sensitive PII types a customer turn holds that the agent did not ask for."""
     asked = set((awaiting or "").upper().split("+"))
+    if asked & SECRET_TYPES:  # a password, PIN or memorable word the agent asked for is masked as SECRET
+        asked.add("SECRET")
     return sorted(t for t in VOLUNTEERED_TYPES.intersection(pii_types) if t not in asked)
 
 

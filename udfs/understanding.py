@@ -5,11 +5,13 @@ about a refund, "do i need to cancel my card?" is still about the double charge.
 coaching acts on is the model's intent read against the conversation's topic (kept in state):
 
 1. a situation rule that names an intent (a "safe account" scam, a request for a manager) wins;
-2. a confident high-risk intent always counts: missing a legal threat costs more than a wrong card;
+2. a confident high-risk intent counts even against the topic (missing a legal threat costs more
+   than a wrong card), unless it is a short answer the model is not sure of;
 3. with no topic yet, a confident model intent is taken and becomes the topic; below the floor the
    turn is `unclear` (no library card rather than a confident wrong one);
-4. with a topic, a confident closing is a closing; a different intent changes the topic only when the
-   model is sure and the turn is more than a short answer; anything else keeps the topic.
+4. with a topic, a confident closing is a closing unless it asks something ("will I get it back?");
+   a different intent changes the topic only when the model is sure and the turn is more than a
+   short answer; anything else keeps the topic.
 
 Every reading carries a one-line reason, which the cards and the audit show.
 """
@@ -25,12 +27,20 @@ NEUTRAL_INTENTS = frozenset({"greeting", "closing", "other"})
 TOPIC_CHANGE_CONFIDENCE = 0.6
 # Answers to "can you give me the order number?" are short; a new request takes more words.
 SHORT_ANSWER_WORDS = 12
+SURE_HIGH_RISK = 0.8
 _QUESTION_START = re.compile(
     r"^(?:\W*(?:ok(?:ay)?|right|thanks|thank you|sure|great|perfect|and|so|now|also)\b[\s,.!]*)*"
     r"(?:can|could|would|will|do|does|did|is|are|was|have|has|what|when|where|which|who|whose|how|why|may)\b",
     re.I,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Voice transcripts run sentences together: these ask something wherever they stand.
+_QUESTION_ANYWHERE = re.compile(
+    r"\b(?:would you like|do you (?:want|have|know|need)|can you (?:confirm|tell|give|read|spell)|could you"
+    r"|what(?:'s| is| was) (?:the|your)|which (?:one|account|card|address|day|date)|is that (?:right|correct)"
+    r"|are you (?:happy|ok|okay|able)|have you (?:got|tried|had))\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +69,7 @@ class Reading:
 
 def asks_question(text: str) -> bool:
     """Whether an agent turn asks the customer something (voice transcripts have no "?")."""
-    if "?" in text:
+    if "?" in text or _QUESTION_ANYWHERE.search(text):
         return True
     return any(_QUESTION_START.match(s) for s in _SENTENCE_END.split(text.strip()) if s)
 
@@ -81,16 +91,18 @@ def read_turn(
     if situation_intent is not None:
         new_topic = topic if situation_intent in NEUTRAL_INTENTS else situation_intent
         return Reading(situation_intent, 1.0, new_topic, f"situation {situation}")
-    if confident and intent in high_risk:
+    short = len(text.split()) <= SHORT_ANSWER_WORDS
+    # A few words answering the agent ("yes, £30 a month I could manage") are weak evidence of a new risk.
+    weak = topic is not None and short and confidence < SURE_HIGH_RISK
+    if confident and intent in high_risk and not weak:
         return Reading(intent, confidence, intent, f"intent {intent} {confidence:.2f} (high risk)")
     if topic is None:
         if not confident:
             return Reading(UNCLEAR, confidence, None, f"intent {intent} {confidence:.2f} below the floor {floor:.2f}")
         new_topic = None if intent in NEUTRAL_INTENTS else intent
         return Reading(intent, confidence, new_topic, f"intent {intent} {confidence:.2f}")
-    if confident and intent == "closing":
+    if confident and intent == "closing" and not asks_question(text):
         return Reading(intent, confidence, topic, f"intent closing {confidence:.2f}")
-    short = len(text.split()) <= SHORT_ANSWER_WORDS
     if intent == topic and confident:
         return Reading(intent, confidence, topic, f"intent {intent} {confidence:.2f}")
     if confidence >= TOPIC_CHANGE_CONFIDENCE and intent not in NEUTRAL_INTENTS and not (short and agent_asked):
