@@ -21,6 +21,11 @@ _REQUEST = re.compile(rf"\b{fragments(_T['request_cues'])}\b|\?", re.I)
 _NOT_REQUEST = re.compile(rf"\b{fragments(_T['not_requests'])}\b", re.I)
 _FILLERS = re.compile(rf"^(?:[\s,.:;!-]*\b{words(_T['answer_fillers'])}(?![\w']))*[\s,.:;!-]*", re.I)
 _TRAILERS = re.compile(rf"(?:[\s,.:;!-]*\b{words(_T['answer_trailers'])}\b)*[\s,.:;!-]*$", re.I)
+_SECRET_AFTER = re.compile(
+    r"\b(?:password|passcode|pass\s+code|passphrase|pin)\b[^\n]{0,40}?\b(?:it'?s|it\s+is|i\s+(?:typed|entered|used|put))"
+    r"\s+(?P<value>(?=[^\s]*[A-Za-z])(?=[^\s]*[\d!@#$%^&*])[^\s,;]{6,})",
+    re.I,
+)
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 _REFUSAL = re.compile(rf"{words(_T['refusals'])}(?![\w'])", re.I)
 _SECRET_CUE = re.compile(
@@ -77,9 +82,14 @@ def answer_start(text: str) -> int:
 
 
 def secret_spans(text: str) -> list[tuple[int, int]]:
-    """Values after "my password is", "memorable word:" and the like (not "password is wrong")."""
-    return [
+    """Values after "my password is", "memorable word:" and the like (not "password is wrong").
+
+    Also a credential-looking token soon after a password is mentioned ("my password wont work. its
+    Summer2024!"): letters mixed with digits or symbols, so plain words are never taken for one.
+    """
+    cued = [
         (m.start("value"), m.end("value"))
         for m in _SECRET_CUE.finditer(text)
         if not is_common_word(first := m.group("value").split()[0]) and not first.endswith(("ed", "ing"))
     ]
+    return cued + [(m.start("value"), m.end("value")) for m in _SECRET_AFTER.finditer(text)]

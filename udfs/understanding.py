@@ -105,7 +105,8 @@ def read_turn(
         return Reading(intent, confidence, topic, f"intent closing {confidence:.2f}")
     if intent == topic and confident:
         return Reading(intent, confidence, topic, f"intent {intent} {confidence:.2f}")
-    if confidence >= TOPIC_CHANGE_CONFIDENCE and intent not in NEUTRAL_INTENTS and not (short and agent_asked):
+    changes = intent not in NEUTRAL_INTENTS and not (short and agent_asked) and not (weak and intent in high_risk)
+    if confidence >= TOPIC_CHANGE_CONFIDENCE and changes:
         return Reading(intent, confidence, intent, f"topic changed to {intent} ({confidence:.2f})")
     why = "answer to the agent's question" if agent_asked else "follow-up"
     return Reading(topic, max(confidence, floor), topic, f"{why} keeps the topic {topic}")
