@@ -34,6 +34,7 @@ from udfs.settings import PROJECT_ROOT, Settings, load_settings
 from udfs.topics import AUDIT, CONVERSATION_EVENTS, LIVE_TOPICS
 
 DEFAULT_RATES = "200,500,1000"
+DEEP_TARGET_MS = 150.0  # issue 9: the deep tier answers within this of the turn on >= 95% of turns
 
 
 def _rates(text: str) -> list[float]:
@@ -92,6 +93,9 @@ class Observations:
     output_ids: Counter[str] = field(default_factory=Counter)
     outputs: int = 0
     audited_turns: Counter[str] = field(default_factory=Counter)
+    deep_done_ms: dict[str, float] = field(default_factory=dict)  # turn -> ms from produce to deep-tier answer
+    deep_late: set[str] = field(default_factory=set)
+    deep_update: dict[str, float] = field(default_factory=dict)  # turn -> when its first update arrived
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -142,10 +146,23 @@ def _consume_audit(settings: Settings, obs: Observations, stop: threading.Event)
     while not stop.is_set():
         for record in next_records(consumer):
             value = record.value()
-            # Only turn records count; most audit records are suggestions, so skip those unparsed.
-            if record.error() is None and value and b'"record_type":"turn"' in value:
+            # Turn records and the deep tier's candidates count; the other suggestions are skipped unparsed.
+            if record.error() is not None or not value:
+                continue
+            if b'"record_type":"turn"' in value:
                 obs.audited_turns[orjson.loads(value)["event_id"]] += 1
+            elif b"rank.deep_tier" in value and b'"supersedes":"' in value:
+                _deep_candidate(obs, orjson.loads(value))
     consumer.close()
+
+
+def _deep_candidate(obs: Observations, audit: dict[str, Any]) -> None:
+    """A deep-tier candidate's audit record: when the deep tier answered its turn, and whether in time."""
+    event_id = audit["event_id"]
+    total = float((audit.get("latency_ms") or {}).get("total", 0.0))
+    obs.deep_done_ms[event_id] = min(total, obs.deep_done_ms.get(event_id, total))
+    if any(rule.startswith("deep.deadline_missed") for rule in audit.get("rules_fired") or ()):
+        obs.deep_late.add(event_id)
 
 
 def _consume(settings: Settings, obs: Observations, stop: threading.Event) -> None:
@@ -161,6 +178,8 @@ def _consume(settings: Settings, obs: Observations, stop: threading.Event) -> No
             obs.outputs += 1
             event_id = value.get("event_id")
             obs.output_ids[str(value.get("suggestion_id") or value.get("alert_id"))] += 1
+            if value.get("supersedes") and event_id not in obs.deep_update:
+                obs.deep_update[str(event_id)] = now
             if event_id and event_id not in obs.first_output:
                 obs.first_output[event_id] = now
                 for stage, ms in (value.get("latency_ms") or {}).items():
@@ -225,6 +244,10 @@ def run_rate(settings: Settings, pids: dict[str, int], rate: float, args: argpar
         for eid, t0 in sent_at.items()
         if eid not in warmup_ids and eid in obs.first_output
     ]
+    measured = [eid for eid in sent_at if eid not in warmup_ids]
+    deep_ms = [obs.deep_done_ms[eid] for eid in measured if eid in obs.deep_done_ms]
+    in_time = [eid for eid in measured if obs.deep_done_ms.get(eid, DEEP_TARGET_MS + 1) <= DEEP_TARGET_MS]
+    deep_updates = [(obs.deep_update[eid] - sent_at[eid]) * 1000.0 for eid in measured if eid in obs.deep_update]
     processes = {}
     for name, start_usage in before.items():
         end_usage = after_cpu.get(name)
@@ -257,11 +280,29 @@ def run_rate(settings: Settings, pids: dict[str, int], rate: float, args: argpar
         "outputs": obs.outputs,
         "latency_ms": percentiles(latencies),
         "stage_ms": {stage: percentiles(values) for stage, values in sorted(obs.stages.items())},
+        "deep": {
+            "turns": len(deep_ms),
+            "answered_ms": percentiles(deep_ms),
+            "within_target_share": len(in_time) / len(deep_ms) if deep_ms else 0.0,
+            "target_ms": DEEP_TARGET_MS,
+            "late": len(obs.deep_late & set(measured)),
+            "update_on_screen_ms": percentiles(deep_updates),
+        },
         "processes": processes,
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "cores": os.cpu_count(),
     }
+
+
+def _deep_cell(run: dict[str, Any]) -> str:
+    deep = run.get("deep") or {}
+    if not deep.get("turns"):
+        return "- | -"
+    answered = deep["answered_ms"]
+    return (
+        f"{answered['p50']:.0f} / {answered['p95']:.0f} | {100 * deep['within_target_share']:.1f}% of {deep['turns']}"
+    )
 
 
 def markdown(runs: list[dict[str, Any]], highest: float | None) -> str:
@@ -270,15 +311,17 @@ def markdown(runs: list[dict[str, Any]], highest: float | None) -> str:
     lines = [
         f"# cuecard bench: {first['target']}, {first['suggestions_delivery']}, {first['cores']} cores",
         "",
-        "| rate/s | audited/s | sustained | p50 ms | p95 ms | p99 ms | max ms | backlog | dup. outputs | load avg |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| rate/s | audited/s | sustained | p50 ms | p95 ms | p99 ms | max ms | backlog | dup. outputs | load avg "
+        f"| deep p50 / p95 ms | deep <= {DEEP_TARGET_MS:.0f} ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in runs:
         lat = r["latency_ms"]
         lines.append(
             f"| {r['config']['rate']:.0f} | {r['turns_per_s_audited']:.0f} | {'yes' if r['sustained'] else 'no'} "
             f"| {lat['p50']:.1f} | {lat['p95']:.1f} | {lat['p99']:.1f} | {lat['max']:.1f} "
-            f"| {r['not_audited_after_drain']} | {r['duplicated_outputs']} | {r['loadavg_after'][0]:.2f} |"
+            f"| {r['not_audited_after_drain']} | {r['duplicated_outputs']} | {r['loadavg_after'][0]:.2f} "
+            f"| {_deep_cell(r)} |"
         )
     if highest is not None:
         lines += ["", f"Highest sustained rate measured: {highest:.0f} turns/s."]
