@@ -263,7 +263,7 @@ def coach_turn(
     elif turn["speaker"] == "agent":
         _coach_agent_turn(work, pii_types)
     _closing_check(work)
-    cards = select_cards(work.suggestions, new_state.was_shown)
+    cards = select_cards(work.suggestions)
     keys = [card_key(c) for c in cards if c.status == "shown"]
     final_state = new_state.with_raised(work.raised).with_shown(keys)
     return CoachingResult(tuple(cards), tuple(work.alerts), final_state, reading)
@@ -306,7 +306,9 @@ def _situation_cards(work: _Turn, situations: list[Situation], leaked: list[str]
     if leaked:
         hits.append((VOLUNTEERED_PII, [f"situation.volunteered_pii:{'+'.join(leaked)}"]))
     for situation, fired in hits:
-        if situation.card_kind and situation.card_text:
+        # A volunteered secret is nudged each time; a situation's own card once, like the hints.
+        again = situation is VOLUNTEERED_PII or work.once(f"card:{situation.situation_id}")
+        if situation.card_kind and situation.card_text and again:
             reason = f"rule {situation.situation_id}" + (
                 f" ({', '.join(leaked)})" if situation is VOLUNTEERED_PII else ""
             )

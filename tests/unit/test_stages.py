@@ -242,3 +242,14 @@ def test_the_agents_question_tells_how_the_customers_answer_is_masked(core):
     # Without the question the same text is not a birth date.
     plain = LocalRunner(core).feed(_raw("conversation.events", _turn(1, "customer", "09/10/58")))
     assert next(r for r in plain.audit if r["record_type"] == "turn")["masked_text"] == "09/10/58"
+
+
+def test_a_card_seen_under_the_topic_gives_way_to_the_next_best(core):
+    runner = _with_context(core)
+    first = runner.feed(_raw("conversation.events", _turn(0), offset=1)).suggestions
+    again = runner.feed(_raw("conversation.events", _turn(1, text="I still want my money back for it"), offset=2))
+    seen = {s["template_id"] for s in first if s["template_id"]}
+    shown_again = [s for s in again.suggestions if s["template_id"] in seen]
+    held = [a for a in again.audit if "rank.already_shown" in a.get("rules_fired", ())]
+    assert seen and not shown_again and held
+    assert all(s["reason"] for s in (*first, *again.suggestions))
