@@ -7,7 +7,7 @@ CREATE TABLE `agent_feedback` (
   `action` STRING COMMENT 'What the agent did.',
   `edited_text` STRING COMMENT 'The text the agent sent instead, for action edited (PII: masked on ingest).',
   `comment` STRING COMMENT 'Optional free-text comment (PII: masked on ingest).',
-  `ts` STRING COMMENT 'When the agent acted (ISO-8601 UTC, e.g. 2026-11-25T08:00:00.123Z)',
+  `ts` STRING COMMENT 'When the agent acted: ISO-8601 with Z or a UTC offset (2026-11-25T08:00:00.123Z, 2026-11-25T09:00:00+01:00) or epoch milliseconds (1795593600123), normalised at ingest to ISO-8601 UTC with milliseconds; more than 5 minutes after the record''s Kafka timestamp, the Kafka timestamp replaces it.',
   `schema_version` BIGINT COMMENT 'Version of this record''s schema; this file describes version 1.',
   `kafka_partition` INT METADATA FROM 'partition' VIRTUAL COMMENT 'Kafka partition of the record.',
   `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL COMMENT 'Kafka offset of the record.',

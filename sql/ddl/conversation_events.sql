@@ -3,7 +3,7 @@ CREATE TABLE `conversation_events` (
   `event_id` STRING COMMENT 'Unique id of this turn event; producers retry with the same id.',
   `conversation_id` STRING COMMENT 'Id of the conversation the turn belongs to; the partitioning key.',
   `seq` BIGINT COMMENT 'Position of the turn in its conversation, from 0.',
-  `ts` STRING COMMENT 'When the turn happened (ISO-8601 UTC, e.g. 2026-11-25T08:00:00.123Z)',
+  `ts` STRING COMMENT 'When the turn happened: ISO-8601 with Z or a UTC offset (2026-11-25T08:00:00.123Z, 2026-11-25T09:00:00+01:00) or epoch milliseconds (1795593600123), normalised at ingest to ISO-8601 UTC with milliseconds; more than 5 minutes after the record''s Kafka timestamp, the Kafka timestamp replaces it.',
   `channel` STRING COMMENT 'Channel of the conversation.',
   `speaker` STRING COMMENT 'Who produced the turn.',
   `text` STRING COMMENT 'What was said or written (voice: the transcript). Raw: may contain PII until masked.',

@@ -1,7 +1,7 @@
 -- Generated from udfs/schemas/customer_context.v1.json by sql/generate_ddl.py; do not edit by hand.
 CREATE TABLE `customer_context` (
   `customer_id` STRING COMMENT 'Id of the customer.',
-  `updated_at` STRING COMMENT 'When the CRM last changed this context (ISO-8601 UTC, e.g. 2026-11-25T08:00:00.123Z)',
+  `updated_at` STRING COMMENT 'When the CRM last changed this context: ISO-8601 with Z or a UTC offset (2026-11-25T08:00:00.123Z, 2026-11-25T09:00:00+01:00) or epoch milliseconds (1795593600123), normalised at ingest to ISO-8601 UTC with milliseconds; more than 5 minutes after the record''s Kafka timestamp, the Kafka timestamp replaces it. Absent or null: the record''s Kafka timestamp.',
   `schema_version` BIGINT COMMENT 'Version of this record''s schema; this file describes version 1.',
   `name` STRING COMMENT 'Customer''s full name (PII: masked on ingest).',
   `display_name` STRING COMMENT 'How agents address the customer (PII: masked on ingest).',
@@ -15,6 +15,7 @@ CREATE TABLE `customer_context` (
   `tenure_months` BIGINT COMMENT 'Months since the customer joined.',
   `lifetime_value` DOUBLE COMMENT 'Lifetime value in the account currency.',
   `notes` STRING COMMENT 'Free-text CRM notes (PII: masked on ingest).',
+  `consent` MAP<STRING, STRING> COMMENT 'Consent flags as the CRM sends them, by name (recording, marketing, ...); not read by the coaching.',
   `kafka_partition` INT METADATA FROM 'partition' VIRTUAL COMMENT 'Kafka partition of the record.',
   `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL COMMENT 'Kafka offset of the record.',
   `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' COMMENT 'Kafka timestamp of the record.'

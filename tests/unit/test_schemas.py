@@ -71,10 +71,13 @@ def test_policy_must_name_the_mandatory_high_risk_intents() -> None:
     assert validator("policy").errors(policy)
 
 
-def _mutations(record: dict[str, Any], rng: random.Random):
+def _mutations(record: dict[str, Any], fields: list[str], rng: random.Random):
     replacements = [None, "", "x" * 9000, -1, 1.5, True, [], {}, "fax", 2, "2026-11-25"]
-    for key in list(record):
-        for value in rng.sample(replacements, 4):
+    # Values of the union fields (event times, ids, skills, consent): right and wrong for each type.
+    replacements += [1795593600123, 1795593600, 1795593600123.0, "2026-11-25T09:00:00+01:00", 4711]
+    replacements += [["a", {"level": 3}], [{}], [""], {"recording": True}, {"recording": 1}]
+    for key in fields:
+        for value in rng.sample(replacements, 8):
             mutated = copy.deepcopy(record)
             mutated[key] = value
             yield mutated
@@ -98,5 +101,6 @@ def test_fast_path_agrees_with_jsonschema(topic: str, name: str) -> None:
     assert compiled.fast is not None
     rng = random.Random(5)
     for record in _samples()[topic][:5]:
-        for mutated in _mutations(record, rng):
+        fields = list(dict.fromkeys([*record, *load_schema(name)["properties"]]))  # set the absent ones too
+        for mutated in _mutations(record, fields, rng):
             assert compiled.fast(mutated) == compiled.full.is_valid(mutated), json.dumps(mutated)[:200]
