@@ -1,15 +1,17 @@
 """The coaching layer: from one scored, masked turn to suggestions for the agent and alerts for the supervisor.
 
-`coach_turn` is the one entry point the Flink operator calls per turn. It is pure: same inputs, same
-outputs (ids included). Every candidate suggestion gets an outcome - `shown`, `blocked` (the blocking
-rules are in `rules_fired`) or `superseded` (a better candidate of the same kind was shown) - and all
-of them are returned, so the job can audit each one.
+`coach_turn` is the one entry point the core calls per turn. It is pure: same inputs, same outputs
+(ids included). Every candidate suggestion gets an outcome - `shown`, `blocked` (the blocking rules are
+in `rules_fired`) or `superseded` (a better candidate was shown, or the three card places were taken) -
+and all of them are returned, so the job can audit each one.
 
-Customer turns get reply, knowledge and next-action candidates from the approved library (the deep
-tier's ranked templates first when given, else the fast tier's intent; empathetic tone first for an
-upset customer; templates carrying a pending disclosure first), escalation hints and supervisor alerts
-(escalation risk, angry trajectory, high-risk intents). Agent turns get compliance alerts: forbidden
-phrases, model-flagged compliance risk, card or identity numbers read out, missing required disclosures.
+A customer turn is first read in context (`udfs.understanding`) and matched against the situational
+rules (`udfs.situations`). It gets their cards and alerts, risk hints and supervisor alerts (high-risk
+intents, escalation risk, angry trajectory) and reply, knowledge and next-action candidates from the
+approved library for the intent it was read as (empathetic tone first for an upset customer,
+templates carrying a pending disclosure first, templates already seen under the topic last); at most
+three cards are shown (`udfs.cards`). Agent turns are coached in `udfs.agent_coaching`; the shared
+working set and its builders are `udfs.turn_work.TurnWork`.
 
 Guardrails (rule ids in `rules_fired`):
 - `context.policy_missing`: no active policy, so reply/knowledge/next-action are blocked (fail closed).
@@ -24,20 +26,19 @@ Informational (never blocking): `context.missing:<what>`, `rank.deep_tier`, `deg
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from udfs.agent_coaching import closing_check, coach_agent_turn
 from udfs.cards import card_key, select_cards
 from udfs.conversation import ConversationState, ScoresLike, update_state
 from udfs.guardrails import pii_types_in, text_guard
 from udfs.pii import mask_pii
-from udfs.records import Alert, Policy, Suggestion, alert_id, policy_from, slot_id, suggestion_id
+from udfs.records import Policy, policy_from
 from udfs.responses import ResponseLibrary, Template
 from udfs.scores import RankedResponse
-from udfs.situations import VOLUNTEERED_PII, Situation, contradicted_notices, customer_situations, volunteered
+from udfs.situations import VOLUNTEERED_PII, Situation, customer_situations, volunteered
+from udfs.turn_work import RULE_CARDS, CoachingResult, JoinedContext, TurnWork
 from udfs.understanding import Reading, read_turn
 
 TEMPLATE_KINDS = ("reply", "knowledge", "next_action")
@@ -55,176 +56,7 @@ FALLBACK_POLICY = Policy(
     min_confidence=0.5,
 )
 UPSET_SENTIMENT = -0.3  # at or below: empathetic templates first
-SENSITIVE_PII = frozenset({"CARD", "CVV", "SSN", "IBAN"})
-RULE_CARDS: dict[str, Any] = json.loads((Path(__file__).resolve().parent / "policies" / "rule_cards.json").read_text())
 HIGH_RISK_HINTS: dict[str, str] = RULE_CARDS["high_risk"]
-
-
-@dataclass(frozen=True)
-class JoinedContext:
-    """The context joined to a turn: latest customer context and agent state, and what was missing."""
-
-    customer: Mapping[str, Any] | None
-    agent: Mapping[str, Any] | None
-    context_missing: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CoachingResult:
-    """Everything one turn produced: all suggestion outcomes, supervisor alerts and the new state."""
-
-    suggestions: tuple[Suggestion, ...]
-    alerts: tuple[Alert, ...]
-    new_state: ConversationState
-    reading: Reading | None = None  # how a customer turn was read (None for agent turns and redeliveries)
-
-    @property
-    def shown(self) -> tuple[Suggestion, ...]:
-        """The suggestions to publish to `coaching.suggestions`."""
-        return tuple(s for s in self.suggestions if s.status == "shown")
-
-
-@dataclass
-class _Turn:
-    """Per-call working set: the fields every suggestion and alert of this turn shares."""
-
-    turn: Mapping[str, Any]
-    context: JoinedContext
-    state: ConversationState
-    policy: Policy | None
-    rules: Policy
-    scores: ScoresLike
-    degraded: bool
-    model_versions: Mapping[str, str]
-    reading: Reading | None
-    suggestions: list[Suggestion] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
-    raised: list[str] = field(default_factory=list)
-
-    @property
-    def channel(self) -> str:
-        return str(self.turn["channel"])
-
-    def once(self, key: str) -> bool:
-        """True the first time a key is raised in this conversation (and remembers it)."""
-        if self.state.was_raised(key) or key in self.raised:
-            return False
-        self.raised.append(key)
-        return True
-
-    def suggestion(
-        self,
-        kind: str,
-        status: str,
-        text: str,
-        confidence: float,
-        rules: list[str],
-        *,
-        template_id: str | None,
-        rule_id: str | None,
-        intent: str | None,
-        human_review: bool,
-        reason: str,
-    ) -> Suggestion:
-        version = self.policy.version if self.policy else None
-        conversation, event = self.turn["conversation_id"], self.turn["event_id"]
-        return Suggestion(
-            suggestion_id=suggestion_id(
-                self.turn["conversation_id"],
-                self.turn["event_id"],
-                kind,
-                template_id or f"rule:{rule_id}",
-                version,
-                self.model_versions,
-            ),
-            conversation_id=self.turn["conversation_id"],
-            event_id=self.turn["event_id"],
-            agent_id=self.turn["agent_id"],
-            customer_id=self.turn["customer_id"],
-            channel=self.channel,
-            kind=kind,
-            status=status,
-            text=text,
-            confidence=round(min(1.0, max(0.0, confidence)), 4),
-            intent=intent,
-            template_id=template_id,
-            human_review=human_review,
-            degraded=self.degraded,
-            rules_fired=tuple(dict.fromkeys(rules)),
-            model_versions=self.model_versions,
-            policy_id=self.policy.policy_id if self.policy else None,
-            policy_version=version,
-            reason=reason[:300],
-            slot_id=slot_id(conversation, event, kind if template_id else f"rule:{rule_id}"),
-            rule_id=rule_id,
-        )
-
-    def alert(self, alert_type: str, severity: str, detail: str, message: str, rules: list[str]) -> None:
-        version = self.policy.version if self.policy else None
-        agent = self.context.agent or {}
-        self.alerts.append(
-            Alert(
-                alert_id=alert_id(self.turn["conversation_id"], self.turn["event_id"], alert_type, detail, version),
-                alert_type=alert_type,
-                severity=severity,
-                conversation_id=self.turn["conversation_id"],
-                event_id=self.turn["event_id"],
-                agent_id=self.turn["agent_id"],
-                customer_id=self.turn["customer_id"],
-                supervisor_id=agent.get("supervisor_id"),
-                channel=self.channel,
-                intent=self.state.topic,
-                message=message,
-                rules_fired=tuple(rules),
-                human_review=alert_type in ("high_risk_intent", "agent_pii"),
-                scores=scores_dict(self.scores),
-                policy_id=self.policy.policy_id if self.policy else None,
-                policy_version=version,
-                model_versions=self.model_versions,
-            )
-        )
-
-    def rule_card(
-        self,
-        kind: str,
-        rule_id: str,
-        text: str,
-        confidence: float,
-        rules: list[str],
-        *,
-        reason: str,
-        human_review: bool = False,
-    ) -> None:
-        """A rule-made card (compliance alert or escalation hint), guarded like every other text."""
-        blocking = text_guard(text, self.rules)
-        if blocking:
-            text = mask_pii(text).masked_text
-        status = "blocked" if blocking else "shown"
-        self.suggestions.append(
-            self.suggestion(
-                kind,
-                status,
-                text,
-                confidence,
-                rules + blocking,
-                template_id=None,
-                rule_id=rule_id,
-                intent=self.state.topic,
-                human_review=human_review,
-                reason=reason,
-            )
-        )
-
-
-def scores_dict(scores: ScoresLike) -> dict[str, Any]:
-    """The scores as the `scores` object of alerts and audit records."""
-    return {
-        "intent": scores.intent,
-        "intent_confidence": round(float(scores.intent_confidence), 4),
-        "sentiment": round(float(scores.sentiment), 4),
-        "escalation_risk": round(float(scores.escalation_risk), 4),
-        "compliance_risk": round(float(scores.compliance_risk), 4),
-    }
 
 
 def coach_turn(
@@ -257,12 +89,12 @@ def coach_turn(
     reading = _read(turn, scores, before, rules, situations) if customer else None
     new_state = update_state(state, turn, scores, active, reading)
     versions = {**model_versions, "response_library": library.library_version}
-    work = _Turn(turn, context, new_state, active, rules, scores, degraded, versions, reading)
+    work = TurnWork(turn, context, new_state, active, rules, scores, degraded, versions, reading)
     if reading is not None:
         _coach_customer_turn(work, reading, situations, volunteered(pii_types, before.awaiting_pii), ranked, library)
     elif turn["speaker"] == "agent":
-        _coach_agent_turn(work, pii_types)
-    _closing_check(work)
+        coach_agent_turn(work, pii_types)
+    closing_check(work)
     cards = select_cards(work.suggestions)
     keys = [card_key(c) for c in cards if c.status == "shown"]
     final_state = new_state.with_raised(work.raised).with_shown(keys)
@@ -286,7 +118,7 @@ def _read(
     )
 
 
-def _high_risk(work: _Turn, reading: Reading) -> list[tuple[str, str]]:
+def _high_risk(work: TurnWork, reading: Reading) -> list[tuple[str, str]]:
     """(intent, rule) pairs that make this conversation high-risk right now."""
     rules = work.rules
     found: dict[str, str] = {}
@@ -300,7 +132,7 @@ def _high_risk(work: _Turn, reading: Reading) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def _situation_cards(work: _Turn, situations: list[Situation], leaked: list[str]) -> None:
+def _situation_cards(work: TurnWork, situations: list[Situation], leaked: list[str]) -> None:
     """Cards and alerts of the situational rules a customer turn matched (udfs/policies/situations.json)."""
     hits = [(s, [f"situation.{s.situation_id}"]) for s in situations]
     if leaked:
@@ -319,7 +151,7 @@ def _situation_cards(work: _Turn, situations: list[Situation], leaked: list[str]
 
 
 def _coach_customer_turn(
-    work: _Turn,
+    work: TurnWork,
     reading: Reading,
     situations: list[Situation],
     leaked: list[str],
@@ -383,7 +215,7 @@ def _coach_customer_turn(
 
 
 def _candidates(
-    work: _Turn, intent: str, kind: str, ranked: Sequence[RankedResponse] | None, library: ResponseLibrary
+    work: TurnWork, intent: str, kind: str, ranked: Sequence[RankedResponse] | None, library: ResponseLibrary
 ) -> list[tuple[Template, float, bool]]:
     """(template, confidence, from_ranker) in preference order, without duplicates."""
     out: list[tuple[Template, float, bool]] = []
@@ -406,7 +238,7 @@ def _candidates(
 
 
 def _template_suggestions(
-    work: _Turn,
+    work: TurnWork,
     reading: Reading,
     kind: str,
     ranked: Sequence[RankedResponse] | None,
@@ -472,78 +304,3 @@ def template_blocking(
             blocking.append(f"policy.channel_limit.formal:{channel}")
     blocking.extend(text_guard(template.text, rules))
     return blocking
-
-
-def _coach_agent_turn(work: _Turn, pii_types: Sequence[str]) -> None:
-    rules, text = work.rules, work.turn.get("text") or ""
-    phrases = rules.forbidden_in(text)
-    contradicted = contradicted_notices(text)
-    if phrases:
-        fired = [f"policy.forbidden_phrase:{p}" for p in phrases]
-        reason = f"forbidden phrase: {', '.join(phrases)}"
-        work.rule_card(
-            "compliance_alert", "forbidden_phrase", RULE_CARDS["forbidden_phrase"], 1.0, fired, reason=reason
-        )
-        work.alert(
-            "forbidden_phrase",
-            "warning",
-            "|".join(phrases),
-            f"The agent used {len(phrases)} forbidden phrase(s): {', '.join(phrases)}.",
-            fired,
-        )
-    for rule in contradicted:
-        fired = [f"policy.notice_contradiction:{rule.notice}"]
-        notice = (rule.notice or "").replace("_", " ")
-        reason = f"contradicts the {notice} notice"
-        work.rule_card(
-            "compliance_alert", f"notice:{rule.notice}", RULE_CARDS["notice_contradiction"], 1.0, fired, reason=reason
-        )
-        work.alert(
-            "notice_contradiction", "warning", rule.situation_id, f"The agent contradicted the {notice} notice.", fired
-        )
-    if not phrases and not contradicted and work.scores.compliance_risk >= rules.compliance_risk:
-        work.rule_card(
-            "compliance_alert",
-            "compliance_risk",
-            RULE_CARDS["compliance_risk"],
-            work.scores.compliance_risk,
-            ["threshold.compliance_risk"],
-            reason=f"compliance risk {work.scores.compliance_risk:.2f}",
-        )
-    sensitive = sorted(SENSITIVE_PII.intersection(pii_types))
-    if sensitive:
-        fired = [f"policy.agent_pii:{'+'.join(sensitive)}"]
-        reason = f"agent wrote out {', '.join(sensitive)}"
-        work.rule_card("compliance_alert", "agent_pii", RULE_CARDS["agent_pii"], 1.0, fired, reason=reason)
-        work.alert(
-            "agent_pii", "warning", "+".join(sensitive), "The agent wrote out card, bank or identity numbers.", fired
-        )
-    if work.policy is None:
-        return
-    disclosures = work.policy.all_disclosures()
-    for intent, disclosure_id in work.state.pending_disclosures(work.policy):
-        if work.once(f"hint:disclosure:{disclosure_id}"):
-            work.rule_card(
-                "compliance_alert",
-                f"missing_disclosure:{disclosure_id}",
-                f"Required disclosure not yet given: {disclosures[disclosure_id].text}",
-                1.0,
-                [f"policy.required_disclosure:{intent}:{disclosure_id}"],
-                reason=f"required for {intent.replace('_', ' ')}",
-            )
-
-
-def _closing_check(work: _Turn) -> None:
-    """At a closing turn, the supervisor hears of every required disclosure still missing."""
-    if work.policy is None or work.reading is None or work.reading.intent != "closing":
-        return
-    for intent, disclosure_id in work.state.pending_disclosures(work.policy):
-        if work.once(f"alert:missing_disclosure:{disclosure_id}"):
-            work.alert(
-                "missing_disclosure",
-                "warning",
-                disclosure_id,
-                f"The conversation is closing without the required {disclosure_id.replace('_', ' ')} disclosure "
-                f"({intent.replace('_', ' ')}).",
-                [f"policy.required_disclosure:{intent}:{disclosure_id}"],
-            )

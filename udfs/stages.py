@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from udfs import validation
 from udfs.clock import utc_iso
-from udfs.coaching import JoinedContext, coach_turn
+from udfs.coaching import coach_turn
 from udfs.conversation import ConversationState
 from udfs.deep_stage import DeepRequest, KindRanker, deep_request, deepen
 from udfs.deep_tier import DeepRanker
@@ -43,6 +43,7 @@ from udfs.scores import DeepResult, FastScores, TurnScores
 from udfs.scoring import TurnScorer
 from udfs.settings import Settings
 from udfs.topics import AGENT_STATE, CONVERSATION_EVENTS, CUSTOMER_CONTEXT, FEEDBACK, POLICIES
+from udfs.turn_work import JoinedContext
 from udfs.validation import decode_and_validate, make_dlq_record
 
 # Names have no pattern the masker can rely on, so they are replaced whole at ingest.

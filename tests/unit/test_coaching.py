@@ -1,10 +1,11 @@
 import hashlib
 
-from udfs.coaching import JoinedContext, coach_turn
+from udfs.coaching import coach_turn
 from udfs.outputs import remembered
 from udfs.records import Policy, load_policy_file, suggestion_id
 from udfs.responses import ResponseLibrary
 from udfs.scores import FastScores, RankedResponse
+from udfs.turn_work import JoinedContext
 from udfs.validation import validate
 
 

@@ -18,11 +18,12 @@ from jobs.generator import (
     generate,
     to_line,
 )
-from udfs.coaching import JoinedContext, coach_turn
+from udfs.coaching import coach_turn
 from udfs.pii import mask_pii
 from udfs.responses import ResponseLibrary
 from udfs.scores import FastScores
 from udfs.settings import SettingsError
+from udfs.turn_work import JoinedContext
 from udfs.validation import Rejected, Valid, decode_and_validate
 
 MAX = 64 * 1024
