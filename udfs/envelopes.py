@@ -71,6 +71,7 @@ class Envelope:
     produced_at: float  # epoch seconds, from the Kafka timestamp
     received_at: float
     validated_at: float
+    ingest_notes: tuple[str, ...] = ()  # what ingest changed or dropped (PII-free), for the audit
 
 
 @dataclass(frozen=True, slots=True)

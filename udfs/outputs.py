@@ -133,6 +133,7 @@ def audited_turn(
         "context_missing": list(joined.context_missing),
         "scores": dict(scores),
         "reading": dict(reading) if reading is not None else None,
+        "ingest_notes": list(turn.ingest_notes),
         "degraded_reason": degraded_reason,
     }
 

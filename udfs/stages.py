@@ -170,6 +170,8 @@ def ingest(raw: RawRecord, *, max_bytes: int, expected_pii: str | None = None) -
         produced_at=raw.timestamp_ms / 1000.0,
         received_at=received,
         validated_at=time.time(),
+        ingest_notes=result.notes
+        + ((f"unknown fields dropped: {', '.join(result.unknown_fields)}",) if result.unknown_fields else ()),
     )
 
 

@@ -40,6 +40,7 @@ CREATE TABLE `coaching_audit` (
   `slot_id` STRING COMMENT 'suggestion: Stable id of the card''s place on the desktop: a deep-tier update carries the slot of the fast-tier card it replaces.',
   `supersedes` STRING COMMENT 'suggestion: The suggestion_id this card replaces in place (a deep-tier update), null for a first card.',
   `reading` ROW<`intent` STRING, `confidence` DOUBLE, `topic` STRING, `reason` STRING> COMMENT 'turn (customer turns): how the turn was read in the context of the conversation (see udfs/understanding.py).',
+  `ingest_notes` ARRAY<STRING> COMMENT 'turn: what ingest changed or dropped under the input contract (a replaced timestamp, control characters, the wire format, unknown field names), PII-free.',
   `kafka_partition` INT METADATA FROM 'partition' VIRTUAL COMMENT 'Kafka partition of the record.',
   `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL COMMENT 'Kafka offset of the record.',
   `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' COMMENT 'Kafka timestamp of the record.'

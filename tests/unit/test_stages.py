@@ -253,3 +253,11 @@ def test_a_card_seen_under_the_topic_gives_way_to_the_next_best(core):
     held = [a for a in again.audit if "rank.already_shown" in a.get("rules_fired", ())]
     assert seen and not shown_again and held
     assert all(s["reason"] for s in (*first, *again.suggestions))
+
+
+def test_what_ingest_changed_is_in_the_turn_audit_record(core):
+    turn = {**_turn(), "ts": 1764061200123, "crm_channel_ref": "x-1"}
+    outcome = _with_context(core).feed(_raw("conversation.events", turn))
+    record = next(a for a in outcome.audit if a["record_type"] == "turn")
+    assert record["event_ts"] == "2025-11-25T09:00:00.123Z"
+    assert any("crm_channel_ref" in note for note in record["ingest_notes"])
