@@ -25,7 +25,17 @@ from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueSt
 from udfs.settings import Settings
 
 OUTPUT_FIELDS = ("suggestions", "alerts", "audit", "dlq")
-COUNTERS = ("turns", "suggestions_shown", "suggestions_blocked", "alerts", "degraded", "feedback", "failed", "dlq")
+COUNTERS = (
+    "turns",
+    "suggestions_shown",
+    "suggestions_blocked",
+    "alerts",
+    "degraded",
+    "feedback",
+    "failed",
+    "dlq",
+    "redelivered",
+)
 DEEP_COUNTERS = ("deep_turns", "deep_updates", "deep_late", "deep_failed", "degraded")
 
 

@@ -106,6 +106,13 @@ class ConversationState:
         """Whether this turn was already applied (a redelivery)."""
         return any(t["event_id"] == event_id for t in self.recent_turns)
 
+    def is_redelivery(self, event_id: str, seq: int) -> bool:
+        """A turn already applied, or one so far behind the latest that only a redelivery explains it.
+
+        Only the last `MAX_TURNS` event ids are kept, so an older one is recognised by its `seq`.
+        """
+        return self.has_event(event_id) or seq <= self.last_seq - MAX_TURNS
+
     def was_raised(self, key: str) -> bool:
         """Whether a hint or alert with this key was already raised in this conversation."""
         return key in self.raised

@@ -361,7 +361,11 @@ class CoachingCore:
                 return Outcome(
                     key=envelope.key, audit=(audited_feedback(envelope, shown, utc_iso()),), counts={"feedback": 1}
                 )
-            coached = self.coach(join(envelope, reference), ConversationState.from_dict(saved) if saved else None)
+            state = ConversationState.from_dict(saved) if saved else None
+            if state is not None and state.is_redelivery(envelope.record["event_id"], int(envelope.record["seq"])):
+                # A producer retry or a replayed offset: coached and audited once already.
+                return Outcome(key=envelope.key, counts={"redelivered": 1})
+            coached = self.coach(join(envelope, reference), state)
         except Exception as err:  # noqa: BLE001 - park the record in the DLQ rather than restart forever
             return Outcome(key=envelope.key, dlq=(processing_failure(envelope, err),), counts={"failed": 1})
         store.conversation.update(coached.state.to_dict())

@@ -261,3 +261,16 @@ def test_what_ingest_changed_is_in_the_turn_audit_record(core):
     record = next(a for a in outcome.audit if a["record_type"] == "turn")
     assert record["event_ts"] == "2025-11-25T09:00:00.123Z"
     assert any("crm_channel_ref" in note for note in record["ingest_notes"])
+
+
+def test_a_redelivered_turn_is_counted_and_never_coached_or_audited_twice(core):
+    runner = _with_context(core)
+    first = runner.feed(_raw("conversation.events", _turn(0), offset=1))
+    again = runner.feed(_raw("conversation.events", _turn(0), offset=2))
+    assert any(a["record_type"] == "turn" for a in first.audit)
+    assert (again.audit, again.suggestions, again.alerts) == ((), (), ())
+    assert again.counts == {"redelivered": 1}
+    for seq in range(1, 12):
+        runner.feed(_raw("conversation.events", _turn(seq, text=f"and another thing {seq}"), offset=2 + seq))
+    # Older than the ids state keeps: recognised by its seq.
+    assert runner.feed(_raw("conversation.events", _turn(0), offset=20)).counts == {"redelivered": 1}
