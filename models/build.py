@@ -23,10 +23,12 @@ from typing import Any
 
 from models.common import BUILD_VERSION, ROOT, fingerprint, load_dataset, log, tool_versions
 from models.deep_tier import EMBEDDER, INDEX_NAME, build_embedder, build_index, embedder_sources
+from models.embeddings import IntentSample, embed_sample
 from models.fast_tier import CLASSIFIERS, build_classifier
+from models.intent_head import ENSEMBLE, HEAD, build_ensemble, build_head
 from models.report import benchmark, write_report
 from models.reproduce import NotReproducedError, probe_key, probe_record, reproduction, same_probes
-from udfs.model_registry import COMMITTED_REGISTRY, MANIFEST_NAME, Registry, sha256_file
+from udfs.model_registry import COMMITTED_REGISTRY, MANIFEST_NAME, ModelRef, Registry, resolve, sha256_file
 from udfs.responses import DEFAULT_LIBRARY, ResponseLibrary
 from udfs.scores import INTENT_LABELS
 from udfs.settings import load_settings
@@ -87,6 +89,7 @@ def build(
         lambda: build_embedder(out_dir),
     )
     manifests.append(emb)
+    manifests += intent_on_embeddings(out_dir, step, emb, by_ref={f"{m['name']}@{m['version']}": m for m in manifests})
 
     library_sha = sha256_file(DEFAULT_LIBRARY)
     library = ResponseLibrary.load(DEFAULT_LIBRARY, tuple(INTENT_LABELS))
@@ -123,6 +126,36 @@ def build(
     (out_dir / ".built").touch()
     log(f"done: {len(rebuilt)} rebuilt, registry {registry_path}" + (f", report {report_path}" if report else ""))
     return registry_path
+
+
+def intent_on_embeddings(
+    out_dir: Path,
+    step: Callable[[str, str, Callable[[], dict[str, Any]]], dict[str, Any]],
+    emb: dict[str, Any],
+    by_ref: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The MiniLM intent head and its ensemble with TF-IDF; the data is embedded once, only if one is out of date."""
+    records, data_sha = load_dataset("intent")
+    tools = tool_versions()
+    embedded: list[IntentSample] = []
+
+    def sample() -> IntentSample:
+        if not embedded:
+            log(f"embedding the intent sample with {EMBEDDER[0]}@{EMBEDDER[1]}")
+            regs = [Registry(out_dir / MANIFEST_NAME, {HEAD.embedder: emb})]
+            _, paths = resolve(out_dir, ModelRef.parse(HEAD.embedder), regs)
+            t0 = time.perf_counter()
+            embedded.append(embed_sample(paths, records, HEAD.train_per_family, HEAD.heldout_per_family))
+            n = len(embedded[0].train) + len(embedded[0].heldout)
+            log(f"embedded {n} turns in {time.perf_counter() - t0:.1f}s")
+        return embedded[0]
+
+    head_fp = fingerprint(BUILD_VERSION, HEAD, data_sha, emb["artifacts"], tools)
+    head = step(HEAD.ref, head_fp, lambda: build_head(HEAD, out_dir, sample(), data_sha))
+    text = by_ref[ENSEMBLE.text_model]
+    ens_fp = fingerprint(BUILD_VERSION, ENSEMBLE, HEAD, data_sha, text["artifacts"], head["artifacts"], tools)
+    ensemble = step(ENSEMBLE.ref, ens_fp, lambda: build_ensemble(ENSEMBLE, out_dir, sample(), text, head, data_sha))
+    return [head, ensemble]
 
 
 def check_pin(manifests: dict[str, dict[str, Any]], pin: Path, registry_path: Path) -> None:

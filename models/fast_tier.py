@@ -48,7 +48,7 @@ CLASSIFIERS = (
     ClassifierSpec(
         "intent",
         "1",
-        "champion",
+        "candidate",  # served inside the ensemble intent@4 (and alone for agent turns, or by CUECARD_INTENT_MODEL)
         "intent",
         "text-classification/intent",
         (1, 2),
@@ -116,6 +116,14 @@ def make_pipeline(spec: ClassifierSpec) -> tuple[Any, dict[int, dict[str, Any]]]
     return Pipeline([("features", features), ("clf", clf)]), options
 
 
+def serialize(onx: Any) -> bytes:
+    """The model's bytes, its opsets sorted: skl2onnx collects them in a set, whose order follows PYTHONHASHSEED."""
+    opsets = sorted(onx.opset_import, key=lambda o: o.domain)
+    del onx.opset_import[:]
+    onx.opset_import.extend(opsets)
+    return bytes(onx.SerializeToString())
+
+
 def per_label_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
     """Precision / recall / F1 / support per label, macro-F1 and accuracy."""
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
@@ -157,11 +165,7 @@ def build_classifier(spec: ClassifierSpec, out_dir: Path) -> dict[str, Any]:
         onx = to_onnx(
             pipe, initial_types=[("text", StringTensorType([None, 1]))], options=options, target_opset=ONNX_OPSET
         )
-    # skl2onnx collects opsets in a set: order them so the bytes do not depend on PYTHONHASHSEED.
-    opsets = sorted(onx.opset_import, key=lambda o: o.domain)
-    del onx.opset_import[:]
-    onx.opset_import.extend(opsets)
-    blob = onx.SerializeToString()
+    blob = serialize(onx)
     path = out_dir / spec.file
     path.write_bytes(blob)
     fit_s = time.perf_counter() - t0

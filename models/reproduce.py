@@ -42,8 +42,15 @@ PROBABILITY_TOLERANCE = 1e-2
 EMBEDDING_TOLERANCE = 1e-4
 # Held-out metrics: a few turns near a decision boundary may flip (measured: accuracy 4e-4, a per-label value
 # 6e-3, i.e. one turn of 160). Counts (n_train, support, ...) must be equal; onnx_max_abs_diff is not compared
-# (the build itself requires it to stay below 1e-4).
-METRIC_TOLERANCE = {"macro_f1": 0.005, "accuracy": 0.005, "per_label": 0.02}
+# (the build itself requires it to stay below 1e-4). ECE of the MiniLM intent models (~800 turns): not yet
+# measured on another machine; 0.01 allows a few flipped turns and a slightly different fitted temperature.
+METRIC_TOLERANCE = {
+    "macro_f1": 0.005,
+    "accuracy": 0.005,
+    "per_label": 0.02,
+    "ece_uncalibrated": 0.01,
+    "ece_calibrated": 0.01,
+}
 REPIN = "re-pin with `python -m models.build --write-registry` if that is intended"
 
 
@@ -80,7 +87,11 @@ def raw_outputs(models_dir: Path, manifest: dict[str, Any], manifests: Mapping[s
     if manifest["task"].startswith("text-classification"):
         path = models_dir / manifest["artifacts"]["model"]["file"]
         sess = ort.InferenceSession(str(path), sess_options=session_options(), providers=["CPUExecutionProvider"])
-        feed = {"text": np.array(probes, dtype=object).reshape(-1, 1)}
+        names = {i["name"] for i in manifest["inputs"]}
+        feed = {"text": np.array(probes, dtype=object).reshape(-1, 1)} if "text" in names else {}
+        if "embedding" in names:  # the MiniLM intent models take the sentence embedding of their `embedder`
+            embedder = _embedder(models_dir, manifest["embedder"], manifests)
+            feed["embedding"] = np.stack([embedder.embed(p) for p in probes])
         return np.asarray(sess.run(["probabilities"], feed)[0])
     if manifest["task"] == "sentence-embedding":
         embedder = _embedder(models_dir, f"{manifest['name']}@{manifest['version']}", manifests)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # The contract's intent labels (contracts.md), in contract order.
 INTENT_LABELS = (
@@ -71,9 +74,14 @@ class DeepResult:
 
 @dataclass(frozen=True, slots=True)
 class TurnScores:
-    """Everything scored for one turn: champion scores (shown), shadow scores (audited only), ranking."""
+    """Everything scored for one turn: champion scores (shown), shadow scores (audited only), ranking.
+
+    `embedding` is the turn's MiniLM sentence embedding (384 float32, L2-normalised, the deep tier's embedder)
+    when the fast tier's intent model read one (customer turns), so the deep tier need not embed it again.
+    """
 
     fast: FastScores
     shadow: FastScores | None
     deep: DeepResult
     fast_ms: float
+    embedding: np.ndarray | None = None

@@ -8,10 +8,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 
-from models import datagen, reproduce
+from models import calibration, datagen, embeddings, reproduce
 from models.build import artifacts_intact, build, default_cache_dir
 from udfs.model_registry import COMMITTED_REGISTRY, Registry, sha256_file
 from udfs.responses import CHANNELS, DEFAULT_LIBRARY, LibraryError, ResponseLibrary
@@ -90,12 +91,13 @@ def test_library_validation_rejects_placeholders() -> None:
 def test_committed_registry_has_complete_manifests() -> None:
     registry = Registry.load(COMMITTED_REGISTRY)
     assert set(registry.entries) == {
-        "intent@1", "intent@2", "sentiment@1", "compliance@1", "embedder@1", "response_index@2026.11.0",
+        "intent@1", "intent@2", "intent@3", "intent@4", "sentiment@1", "compliance@1", "embedder@1",
+        "response_index@2026.11.0",
     }  # fmt: skip
     for ref, manifest in registry.entries.items():
         assert REQUIRED_FIELDS <= set(manifest), ref
         assert all(len(a["sha256"]) == 64 for a in manifest["artifacts"].values())
-    assert registry.champion("intent") is not None and str(registry.challenger("intent")) == "intent@2"
+    assert str(registry.champion("intent")) == "intent@4" and str(registry.challenger("intent")) == "intent@2"
     intent = registry.entries["intent@1"]
     assert sorted(intent["labels"]) == sorted(INTENT_LABELS)
     assert set(intent["metrics"]["per_label"]) == set(INTENT_LABELS)
@@ -107,6 +109,48 @@ def test_committed_registry_has_complete_manifests() -> None:
         assert reproduce.same_probes(manifest.get("probes"), reproduce.probe_key()), f"{ref}: probe outputs are stale"
         outputs = manifest["probes"]["outputs"]
         assert len(outputs.get("top", outputs.get("head", []))) == len(probes), ref
+
+
+def test_minilm_intent_models_are_calibrated_on_generated_data_only() -> None:
+    entries = Registry.load(COMMITTED_REGISTRY).entries
+    head, ensemble = entries["intent@3"], entries["intent@4"]
+    assert [i["name"] for i in head["inputs"]] == ["embedding"]
+    assert [i["name"] for i in ensemble["inputs"]] == ["text", "embedding"]
+    assert head["labels"] == ensemble["labels"] == entries["intent@1"]["labels"]
+    for manifest in (head, ensemble):
+        assert manifest["embedder"] == "embedder@1" and manifest["text_fallback"] == "intent@1"
+        assert manifest["training_data"]["file"] == "models/data/intent.jsonl.gz"
+        assert "generated held-out" in manifest["calibration"]["fitted_on"]
+        metrics = manifest["metrics"]
+        assert 0 < metrics["n_calibration"] < metrics["n_heldout"] and metrics["heldout_families"] == 560
+        assert 0.0 <= metrics["ece_calibrated"] <= 0.05, "calibrated on held-out families, measured on the others"
+    assert set(ensemble["depends_on"]) == {"intent@1", "intent@3", "embedder@1"}
+    assert ensemble["metrics"]["accuracy"] > entries["intent@1"]["metrics"]["accuracy"] > head["metrics"]["accuracy"]
+
+
+def test_calibration_recovers_a_known_temperature_and_measures_ece() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4000, 5)) * 3.0
+    # Labels drawn from softmax(logits / 2): the fitted temperature must come out near 2.
+    p = calibration.softmax(logits / 2.0)
+    labels = [rng.choice(5, p=row) for row in p]
+    assert calibration.fit_temperature(logits, labels) == pytest.approx(2.0, abs=0.15)
+    assert calibration.ece(p, labels) < 0.03 < calibration.ece(calibration.softmax(logits), labels)
+
+
+def test_the_embedding_sample_keeps_every_family_and_splits_held_out_families_in_two() -> None:
+    records = _records("intent")
+    sample = embeddings.sample(records, "heldout", 3)
+    families = {r["family"] for r in records if r["split"] == "heldout"}
+    assert {r["family"] for r in sample} == families and len(sample) == 3 * len(families)
+    again = embeddings.sample(list(reversed(records)), "heldout", 3)  # chosen by text hash, not position
+
+    def key(r: dict) -> tuple[str, str]:
+        return r["family"], r["text"]
+
+    assert sorted(sample, key=key) == sorted(again, key=key)
+    halves = [embeddings.is_calibration(f) for f in families]
+    assert 0.4 < sum(halves) / len(halves) < 0.6
 
 
 @pytest.fixture(scope="module")
