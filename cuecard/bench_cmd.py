@@ -151,7 +151,7 @@ def _consume_audit(settings: Settings, obs: Observations, stop: threading.Event)
                 continue
             if b'"record_type":"turn"' in value:
                 obs.audited_turns[orjson.loads(value)["event_id"]] += 1
-            elif b"rank.deep_tier" in value and b'"supersedes":"' in value:
+            elif b'"supersedes":"' in value:  # only the deep stage's candidates supersede a card
                 _deep_candidate(obs, orjson.loads(value))
     consumer.close()
 

@@ -36,7 +36,7 @@ COUNTERS = (
     "dlq",
     "redelivered",
 )
-DEEP_COUNTERS = ("deep_turns", "deep_updates", "deep_late", "deep_failed", "degraded")
+DEEP_COUNTERS = ("deep_turns", "deep_updates", "deep_late", "deep_shed", "deep_failed", "degraded")
 
 
 # Type infos and descriptors are built on demand: module-level ones that touched the JVM cannot be

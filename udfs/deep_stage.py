@@ -11,10 +11,13 @@ replaces it in place. Past its deadline the update is not published: every deep 
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+import numpy as np
 
 from udfs.clock import utc_iso
 from udfs.coaching import template_blocking
@@ -36,9 +39,9 @@ class KindRanker(Protocol):
     versions: dict[str, str]
 
     def rank_kinds(
-        self, text: str, intent: str, channel: str, kinds: Sequence[str], k: int
+        self, text: str, intent: str, channel: str, kinds: Sequence[str], k: int, embedding: np.ndarray | None = None
     ) -> dict[str, list[RankedResponse]]:
-        """Top-k templates per kind, best first."""
+        """Top-k templates per kind, best first (`embedding`: the text's, if already computed)."""
         ...
 
 
@@ -51,6 +54,7 @@ class DeepRequest:
     input_hashes: Mapping[str, str]
     intent: str
     fast_cards: Mapping[str, Mapping[str, Any]]  # kind -> the shown fast card (suggestion.v1)
+    embedding: np.ndarray | None = None  # the fast tier's sentence embedding of the text, reused
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form, for the job's side output."""
@@ -71,6 +75,9 @@ class DeepRequest:
             "input_hashes": dict(self.input_hashes),
             "intent": self.intent,
             "fast_cards": {k: dict(v) for k, v in self.fast_cards.items()},
+            "embedding": base64.b64encode(self.embedding.astype("<f4").tobytes()).decode()
+            if self.embedding is not None
+            else None,
         }
 
     @classmethod
@@ -88,7 +95,9 @@ class DeepRequest:
             received_at=e["received_at"],
             validated_at=e["validated_at"],
         )
-        return cls(envelope, raw["policy"], raw["input_hashes"], raw["intent"], raw["fast_cards"])
+        vector = raw.get("embedding")
+        embedding = np.frombuffer(base64.b64decode(vector), dtype="<f4") if vector else None
+        return cls(envelope, raw["policy"], raw["input_hashes"], raw["intent"], raw["fast_cards"], embedding)
 
 
 def deep_request(
@@ -97,12 +106,13 @@ def deep_request(
     input_hashes: Mapping[str, str],
     intent: str,
     shown: Sequence[Mapping[str, Any]],
+    embedding: np.ndarray | None = None,
 ) -> DeepRequest | None:
     """The request for a customer turn's shown fast cards of the deep kinds, or None when there are none."""
     cards = {c["kind"]: c for c in shown if c["kind"] in DEEP_KINDS and c.get("template_id")}
     if not cards or envelope.record.get("speaker") != "customer":
         return None
-    return DeepRequest(envelope, policy, input_hashes, intent, cards)
+    return DeepRequest(envelope, policy, input_hashes, intent, cards, embedding)
 
 
 def deepen(
@@ -111,15 +121,25 @@ def deepen(
     library: ResponseLibrary,
     *,
     deadline_ms: float,
+    expected_ms: float = 0.0,
     now: float | None = None,
 ) -> Outcome:
-    """The deep tier's updates of one turn's fast cards, with an audit record per deep candidate."""
+    """The deep tier's updates of one turn's fast cards, with an audit record per deep candidate.
+
+    A request that cannot be answered in time (it waited so long that `expected_ms` of ranking would
+    pass the deadline) is not ranked at all: under overload the stage sheds work instead of falling
+    further behind and pushing back on the fast path.
+    """
     started = time.time() if now is None else now
     envelope, record = request.envelope, request.envelope.record
     rules = policy_from(request.policy)
     counts = {"deep_turns": 1}
+    waited_ms = (started - envelope.produced_at) * 1000.0
+    if waited_ms + expected_ms > deadline_ms:
+        return _shed(request, library, waited_ms, started, counts)
     try:
-        ranked = ranker.rank_kinds(record["text"], request.intent, record["channel"], list(request.fast_cards), TOP_K)
+        kinds = list(request.fast_cards)
+        ranked = ranker.rank_kinds(record["text"], request.intent, record["channel"], kinds, TOP_K, request.embedding)
     except Exception:  # noqa: BLE001 - a failing ranker leaves the fast cards standing (counted as degraded)
         return Outcome(key=envelope.key, counts={**counts, "degraded": 1, "deep_failed": 1})
     finished = time.time() if now is None else now
@@ -162,6 +182,41 @@ def deepen(
         suggestions=tuple(published(c, created_at, latency) for c in shown),
         audit=audit,
         counts=counts,
+    )
+
+
+def _shed(
+    request: DeepRequest, library: ResponseLibrary, waited_ms: float, now: float, counts: dict[str, int]
+) -> Outcome:
+    """The audit of a request given up unranked: each fast card stands, its deep candidate is blocked."""
+    joined = JoinedTurn(request.envelope, None, None, request.policy, request.input_hashes, now)
+    latency = {"rank_deep": 0.0, "total": round(max(0.0, waited_ms), 3)}
+    fired = ["deep.shed", f"deep.deadline_missed:{int(waited_ms)}ms"]
+    cards = []
+    for kind, fast in request.fast_cards.items():
+        template = library.get(fast["template_id"])
+        item = RankedResponse(template.template_id, float(fast["confidence"]))
+        versions = fast["model_versions"]
+        cards.append(
+            _card(
+                request,
+                fast,
+                template.template_id,
+                template.intent,
+                kind,
+                "blocked",
+                fast["text"],
+                item,
+                fired,
+                versions,
+            )
+        )
+    created_at = utc_iso(now)
+    audit = tuple(
+        audited(c, joined, created_at=created_at, latency_ms=latency, input_hashes=request.input_hashes) for c in cards
+    )
+    return Outcome(
+        key=request.envelope.key, audit=audit, counts={**counts, "deep_late": 1, "degraded": 1, "deep_shed": 1}
     )
 
 

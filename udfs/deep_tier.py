@@ -20,6 +20,7 @@ INTENT_BONUS = 0.1  # cosine bonus for templates of the fast tier's intent
 
 
 EMBED_MAX_TOKENS = 128
+QUERY_MAX_TOKENS = 64
 
 
 class Ranker(Protocol):
@@ -63,14 +64,20 @@ class Embedder:
         tokenizer.enable_truncation(EMBED_MAX_TOKENS)
         return cls(open_session(paths["model"]), tokenizer)
 
-    def embed(self, text: str, run_options: Any = None) -> np.ndarray:
-        """The sentence embedding of `text` (`run_options` lets a watchdog stop the run)."""
+    def embed(self, text: str, run_options: Any = None, *, max_tokens: int | None = None) -> np.ndarray:
+        """The sentence embedding of `text` (`run_options` lets a watchdog stop the run).
+
+        `max_tokens` cuts a long text shorter than the tokenizer's own limit, keeping its final [SEP].
+        """
         enc = self._tokenizer.encode(text)
-        mask = np.array([enc.attention_mask], dtype=np.int64)
+        ids, types = enc.ids, enc.type_ids
+        if max_tokens is not None and len(ids) > max_tokens:
+            ids, types = ids[: max_tokens - 1] + ids[-1:], types[:max_tokens]
+        mask = np.ones((1, len(ids)), dtype=np.int64)
         feed = {
-            "input_ids": np.array([enc.ids], dtype=np.int64),
+            "input_ids": np.array([ids], dtype=np.int64),
             "attention_mask": mask,
-            "token_type_ids": np.array([enc.type_ids], dtype=np.int64),
+            "token_type_ids": np.array([types], dtype=np.int64),
         }
         return pool(self._session.run(self._output, feed, run_options)[0], mask)[0]
 
@@ -148,10 +155,16 @@ class DeepRanker:
         return _top(sl, embedding, intent, k)
 
     def rank_kinds(
-        self, text: str, intent: str, channel: str, kinds: Sequence[str], k: int
+        self, text: str, intent: str, channel: str, kinds: Sequence[str], k: int, embedding: np.ndarray | None = None
     ) -> dict[str, list[RankedResponse]]:
-        """Top-k templates of each kind for one text, embedded once (the asynchronous deep stage's call)."""
-        embedding = self.embedder.embed(text)
+        """Top-k templates of each kind for one text, embedded once (the asynchronous deep stage's call).
+
+        The text is cut to `QUERY_MAX_TOKENS`: the embedder costs about 0.5 ms per token on this
+        hardware, and the opening of a long e-mail says what it is about. `embedding`, when the fast tier
+        already computed it (the same embedder and cut), is used as it is.
+        """
+        if embedding is None:
+            embedding = self.embedder.embed(text, max_tokens=QUERY_MAX_TOKENS)
         return {kind: _top(self._slices[(channel, kind)], embedding, intent, k) for kind in kinds}
 
 

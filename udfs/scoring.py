@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from udfs.deep_tier import BudgetedRanker, DeepRanker, Embedder, Ranker
+from udfs.deep_tier import QUERY_MAX_TOKENS, BudgetedRanker, DeepRanker, Embedder, Ranker
 from udfs.model_registry import (
     ModelError,
     ModelRef,
@@ -143,7 +143,7 @@ class FastScorer:
         """The turn's sentence embedding (384 float32, L2-normalised): the same embedder as the deep tier's."""
         if self._embedder is None:
             raise ModelError(f"intent model {self._intent.ref} takes no embedding; no embedder is loaded")
-        return self._embedder.embed(text)
+        return self._embedder.embed(text, max_tokens=QUERY_MAX_TOKENS)
 
     def score(self, text: str, speaker: str, channel: str, *, embedding: np.ndarray | None = None) -> FastScores:
         """Champion scores of one turn. `channel` is accepted for symmetry with the deep tier.

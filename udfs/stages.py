@@ -66,6 +66,7 @@ KINDS: dict[str, tuple[RecordKind, str]] = {
 # When the fast tier itself fails the turn is still coached (alerts, disclosures) on neutral scores.
 NEUTRAL_SCORES = FastScores("other", 0.0, 0.0, 0.0, 0.0)
 POLICY_KEY = "policy"
+DEEP_COST_WEIGHT = 0.1
 
 
 class ValueLike(Protocol):
@@ -228,6 +229,7 @@ class CoachingCore:
         self.deep_tier = deep_tier
         self.deep = deep
         self.deep_deadline_ms = deep_deadline_ms
+        self._deep_ms = 0.0
 
     @classmethod
     def load(cls, settings: Settings, *, open_deep: bool = True) -> CoachingCore:
@@ -307,7 +309,7 @@ class CoachingCore:
         cards = tuple(published(s, created_at, latency) for s in shown)
         request = None
         if self.deep_tier and result.reading is not None and result.reading.clear:
-            request = deep_request(turn, joined.policy, hashes, result.reading.intent, cards)
+            request = deep_request(turn, joined.policy, hashes, result.reading.intent, cards, scored.embedding)
         outcome = Outcome(
             key=joined.turn.key,
             suggestions=cards,
@@ -377,7 +379,18 @@ class CoachingCore:
         """The deep tier's updates for one coached turn's request (see udfs.deep_stage)."""
         if self.deep is None:
             return Outcome(key=None)
-        return deepen(DeepRequest.from_dict(request), self.deep, self.library, deadline_ms=self.deep_deadline_ms)
+        started = time.perf_counter()
+        outcome = deepen(
+            DeepRequest.from_dict(request),
+            self.deep,
+            self.library,
+            deadline_ms=self.deep_deadline_ms,
+            expected_ms=self._deep_ms,
+        )
+        if not outcome.counts.get("deep_shed"):
+            # An exponential average of the ranking cost, for admitting the next request in time.
+            self._deep_ms += DEEP_COST_WEIGHT * ((time.perf_counter() - started) * 1000.0 - self._deep_ms)
+        return outcome
 
     def on_reference(self, raw: RawRecord, reference: MapLike) -> Outcome:
         """Customer context, agent state or a policy: applies from the next turn on."""

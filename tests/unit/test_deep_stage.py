@@ -39,7 +39,7 @@ class FixedRanker:
     def __init__(self, ranked=None, error=None):
         self.ranked, self.error = ranked, error
 
-    def rank_kinds(self, text, intent, channel, kinds, k):
+    def rank_kinds(self, text, intent, channel, kinds, k, embedding=None):
         if self.error:
             raise self.error
         return {kind: self.ranked.get(kind, []) for kind in kinds}
@@ -109,9 +109,19 @@ def test_past_the_deadline_nothing_is_published_and_the_turn_is_degraded(core):
     ranker = FixedRanker({"reply": [RankedResponse(better.template_id, 0.8)]})
     outcome = deepen(request, ranker, LIBRARY, deadline_ms=500, now=late)
     assert outcome.suggestions == ()
-    [audit] = outcome.audit
-    assert audit["status"] == "blocked" and any(r.startswith("deep.deadline_missed:") for r in audit["rules_fired"])
+    # Not even ranked (shed): each fast card's deep candidate is audited blocked, on its slot.
+    assert {a["slot_id"] for a in outcome.audit} == {c["slot_id"] for c in request.fast_cards.values()}
+    for audit in outcome.audit:
+        assert audit["status"] == "blocked" and "deep.shed" in audit["rules_fired"]
+        assert any(r.startswith("deep.deadline_missed:") for r in audit["rules_fired"])
     assert outcome.counts["deep_late"] == 1 and outcome.counts["degraded"] == 1
+
+
+def test_a_request_that_would_finish_late_is_shed_before_ranking(core):
+    request = _request(core)
+    ranker = FixedRanker(error=AssertionError("must not be called"))
+    outcome = deepen(request, ranker, LIBRARY, deadline_ms=500, expected_ms=600)
+    assert outcome.counts["deep_shed"] == 1 and "deep_failed" not in outcome.counts
 
 
 def test_a_failing_ranker_leaves_the_fast_cards_standing(core):
