@@ -30,6 +30,17 @@ from udfs.responses import ResponseLibrary
 from udfs.scores import RankedResponse
 
 DEEP_KINDS = ("reply", "knowledge")
+# What the deep stage reads of a fast card: enough to replace it in place and to audit its candidates.
+FAST_CARD_FIELDS = (
+    "suggestion_id",
+    "slot_id",
+    "template_id",
+    "kind",
+    "text",
+    "confidence",
+    "human_review",
+    "model_versions",
+)
 TOP_K = 8  # enough that a reply of the turn's intent is among them
 
 
@@ -109,7 +120,11 @@ def deep_request(
     embedding: np.ndarray | None = None,
 ) -> DeepRequest | None:
     """The request for a customer turn's shown fast cards of the deep kinds, or None when there are none."""
-    cards = {c["kind"]: c for c in shown if c["kind"] in DEEP_KINDS and c.get("template_id")}
+    cards = {
+        c["kind"]: {name: c[name] for name in FAST_CARD_FIELDS}
+        for c in shown
+        if c["kind"] in DEEP_KINDS and c.get("template_id")
+    }
     if not cards or envelope.record.get("speaker") != "customer":
         return None
     return DeepRequest(envelope, policy, input_hashes, intent, cards, embedding)
@@ -171,6 +186,8 @@ def deepen(
             candidates.append(
                 _card(request, fast, template.template_id, template.intent, kind, status, text, item, fired, versions)
             )
+            if chosen:
+                break  # what ranked below the chosen one was never a contender: not audited, not carried
     shown = [c for c in candidates if c.status == "shown"]
     audit = tuple(
         audited(c, joined, created_at=created_at, latency_ms=latency, input_hashes=request.input_hashes)
