@@ -48,7 +48,7 @@ CLASSIFIERS = (
     ClassifierSpec(
         "intent",
         "1",
-        "candidate",  # served inside the ensemble intent@4 (and alone for agent turns, or by CUECARD_INTENT_MODEL)
+        "champion",  # also inside the ensemble intent@4, served with CUECARD_INTENT_MODEL=intent@4
         "intent",
         "text-classification/intent",
         (1, 2),

@@ -41,6 +41,7 @@ FAST_CARD_FIELDS = (
     "human_review",
     "model_versions",
 )
+FAST_PATH_BEHIND_MS = 100.0
 TOP_K = 8  # enough that a reply of the turn's intent is among them
 
 
@@ -142,15 +143,17 @@ def deepen(
     """The deep tier's updates of one turn's fast cards, with an audit record per deep candidate.
 
     A request that cannot be answered in time (it waited so long that `expected_ms` of ranking would
-    pass the deadline) is not ranked at all: under overload the stage sheds work instead of falling
-    further behind and pushing back on the fast path.
+    pass the deadline) is not ranked at all, nor one whose turn queued for the fast path longer than
+    `FAST_PATH_BEHIND_MS`: the fast cards come first, and on 2 cores the embedder competes with them for
+    the one interpreter the Python operators share, so under overload the deep tier steps aside.
     """
     started = time.time() if now is None else now
     envelope, record = request.envelope, request.envelope.record
     rules = policy_from(request.policy)
     counts = {"deep_turns": 1}
     waited_ms = (started - envelope.produced_at) * 1000.0
-    if waited_ms + expected_ms > deadline_ms:
+    behind_ms = (envelope.received_at - envelope.produced_at) * 1000.0
+    if waited_ms + expected_ms > deadline_ms or behind_ms > FAST_PATH_BEHIND_MS:
         return _shed(request, library, waited_ms, started, counts)
     try:
         kinds = list(request.fast_cards)

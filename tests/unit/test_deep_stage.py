@@ -132,3 +132,13 @@ def test_a_failing_ranker_leaves_the_fast_cards_standing(core):
 def test_the_schema_documents_the_update_fields():
     props = load_schema("suggestion")["properties"]
     assert {"slot_id", "supersedes", "reason"} <= set(props)
+
+
+def test_the_deep_tier_steps_aside_while_the_fast_path_is_behind(core):
+    from dataclasses import replace
+
+    request = _request(core)
+    queued = replace(request.envelope, received_at=request.envelope.produced_at + 0.5)
+    ranker = FixedRanker(error=AssertionError("must not be called"))
+    outcome = deepen(replace(request, envelope=queued), ranker, LIBRARY, deadline_ms=5000, now=queued.received_at)
+    assert outcome.counts["deep_shed"] == 1

@@ -97,7 +97,7 @@ def test_committed_registry_has_complete_manifests() -> None:
     for ref, manifest in registry.entries.items():
         assert REQUIRED_FIELDS <= set(manifest), ref
         assert all(len(a["sha256"]) == 64 for a in manifest["artifacts"].values())
-    assert str(registry.champion("intent")) == "intent@4" and str(registry.challenger("intent")) == "intent@2"
+    assert str(registry.champion("intent")) == "intent@1" and str(registry.challenger("intent")) == "intent@2"
     intent = registry.entries["intent@1"]
     assert sorted(intent["labels"]) == sorted(INTENT_LABELS)
     assert set(intent["metrics"]["per_label"]) == set(INTENT_LABELS)

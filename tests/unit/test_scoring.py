@@ -12,7 +12,7 @@ import pytest
 
 from cuecard import score_cmd
 from models.build import build, default_cache_dir
-from udfs.deep_tier import BudgetedRanker, DeepRanker
+from udfs.deep_tier import QUERY_MAX_TOKENS, BudgetedRanker, DeepRanker
 from udfs.model_registry import ModelError, ModelRef, Registry, ScorerRefs, sha256_file
 from udfs.responses import ResponseLibrary
 from udfs.scores import FastScores, RankedResponse
@@ -76,7 +76,7 @@ def test_sentiment_and_escalation_move_the_right_way(fast: FastScorer) -> None:
 
 
 def test_versions_and_shadow_scored_separately(fast: FastScorer) -> None:
-    assert fast.versions == {"intent": "4", "sentiment": "1", "compliance": "1"}
+    assert fast.versions == {"intent": "1", "sentiment": "1", "compliance": "1"}
     assert fast.shadow_versions == {"intent": "2"}
     champion = fast.score("I want a refund for my order", "customer", "chat")
     shadow = fast.score_shadow("I want a refund for my order", champion)
@@ -86,17 +86,18 @@ def test_versions_and_shadow_scored_separately(fast: FastScorer) -> None:
 
 
 def test_customer_turns_are_embedded_once_and_the_embedding_is_returned(models_dir: Path, deep: DeepRanker) -> None:
-    scorer = TurnScorer.load(models_dir, {"chat": 1000.0}, deep=False)
+    scorer = TurnScorer.load(models_dir, {"chat": 1000.0}, refs=ScorerRefs(intent="intent@4"), deep=False)
     text = "they told me to move my savings to a safe account and now it's gone"
     turn = scorer.score(text, "customer", "chat")
     assert turn.fast.intent == "fraud_report" and turn.embedding is not None
     assert turn.embedding.shape == (384,) and turn.embedding.dtype == np.float32
-    np.testing.assert_array_equal(turn.embedding, deep.embedder.embed(text))  # what the deep tier would compute
+    np.testing.assert_array_equal(turn.embedding, deep.embedder.embed(text, max_tokens=QUERY_MAX_TOKENS))
     assert scorer.fast.score(text, "customer", "chat", embedding=turn.embedding) == turn.fast
     assert turn.shadow is not None and turn.shadow.intent_confidence != turn.fast.intent_confidence
 
 
-def test_agent_turns_are_not_embedded_and_use_the_text_fallback(models_dir: Path, fast: FastScorer) -> None:
+def test_agent_turns_are_not_embedded_and_use_the_text_fallback(models_dir: Path) -> None:
+    fast = FastScorer.load(models_dir, ScorerRefs(intent="intent@4"))
     text_only = FastScorer.load(models_dir, ScorerRefs(intent="intent@1", shadow_intent=None))
     assert fast.embeds("customer") and not fast.embeds("agent") and not text_only.embeds("customer")
     text = "I can see the refund went out yesterday"
@@ -111,7 +112,7 @@ def test_an_embedding_model_without_its_embedder_is_refused(models_dir: Path) ->
     registry = Registry.load(models_dir / "registry.json")
     del registry.entries["intent@4"]["text_fallback"]
     with pytest.raises(ModelError, match=r"intent@4 takes an embedding but its manifest names no .*text_fallback"):
-        FastScorer.load(models_dir, registries=[registry])
+        FastScorer.load(models_dir, ScorerRefs(intent="intent@4"), registries=[registry])
 
 
 def test_corrupted_artifact_is_refused(models_dir: Path, tmp_path: Path) -> None:
