@@ -1,16 +1,16 @@
 """Coaching an agent's turn: compliance cards and alerts, disclosure reminders, and the closing check.
 
 Forbidden phrases (inflections and spoken forms, not negations), statements that contradict a required
-notice, model-flagged compliance risk, card or identity numbers written out, and required disclosures
-the agent has not made yet (reminded once each). When the customer closes, the supervisor hears of
-every required disclosure still missing.
+notice, asking for a PIN, password or full card number, model-flagged compliance risk, card or identity
+numbers written out, and required disclosures the agent has not made yet (reminded once each). When
+the customer closes, the supervisor hears of every required disclosure still missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from udfs.situations import contradicted_notices
+from udfs.situations import asks_for_secret, contradicted_notices
 from udfs.turn_work import RULE_CARDS, TurnWork
 
 SENSITIVE_PII = frozenset({"CARD", "CVV", "SSN", "IBAN"})
@@ -44,7 +44,12 @@ def coach_agent_turn(work: TurnWork, pii_types: Sequence[str]) -> None:
         work.alert(
             "notice_contradiction", "warning", rule.situation_id, f"The agent contradicted the {notice} notice.", fired
         )
-    if not phrases and not contradicted and work.scores.compliance_risk >= rules.compliance_risk:
+    secret = asks_for_secret(text)
+    if secret:
+        fired = ["policy.secret_request"]
+        reason = "asked for a PIN, password or full card number"
+        work.rule_card("compliance_alert", "secret_request", RULE_CARDS["secret_request"], 1.0, fired, reason=reason)
+    if not phrases and not contradicted and not secret and work.scores.compliance_risk >= rules.compliance_risk:
         work.rule_card(
             "compliance_alert",
             "compliance_risk",

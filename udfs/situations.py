@@ -106,6 +106,18 @@ def volunteered(pii_types: Iterable[str], awaiting: str | None) -> list[str]:
     return sorted(t for t in VOLUNTEERED_TYPES.intersection(pii_types) if t not in asked)
 
 
+SECRET_REQUEST = Situation(
+    situation_id="agent_secret_request",
+    pattern=_compile(_DATA["agent_secret_request"]["patterns"]),
+    unless=_compile(_DATA["agent_secret_request"]["unless"]),
+)
+
+
+def asks_for_secret(text: str) -> bool:
+    """Whether an agent turn asks for a PIN, password, full card number or security code (never allowed)."""
+    return SECRET_REQUEST.found_in(text)
+
+
 def contradicted_notices(text: str) -> list[Situation]:
     """The agent rules a masked agent turn matches: statements that contradict a required notice."""
     return [rule for rule in AGENT_RULES if rule.found_in(text)]

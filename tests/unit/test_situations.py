@@ -107,3 +107,12 @@ def test_at_most_three_cards_urgent_first():
     held = {c.suggestion_id: c.rules_fired[-1] for c in final if c.status == "superseded"}
     assert held == {"knowledge-k1": "rank.max_cards", "next_action-n1": "rank.max_cards"}
     assert len(final) == len(cards)  # every candidate stays for the audit
+
+
+def test_an_agent_asking_for_a_secret():
+    from udfs.situations import asks_for_secret
+
+    assert asks_for_secret("to cancel it I'll need the long card number and your PIN please")
+    assert asks_for_secret("what is the security code on the back")
+    assert not asks_for_secret("we will never ask for your PIN")
+    assert not asks_for_secret("can you confirm your postcode")
