@@ -154,7 +154,7 @@ def deepen(
     waited_ms = (started - envelope.produced_at) * 1000.0
     behind_ms = (envelope.received_at - envelope.produced_at) * 1000.0
     if waited_ms + expected_ms > deadline_ms or behind_ms > FAST_PATH_BEHIND_MS:
-        return _shed(request, library, waited_ms, started, counts)
+        return _shed(request, library, ranker.versions, waited_ms, started, counts)
     try:
         kinds = list(request.fast_cards)
         ranked = ranker.rank_kinds(record["text"], request.intent, record["channel"], kinds, TOP_K, request.embedding)
@@ -206,7 +206,12 @@ def deepen(
 
 
 def _shed(
-    request: DeepRequest, library: ResponseLibrary, waited_ms: float, now: float, counts: dict[str, int]
+    request: DeepRequest,
+    library: ResponseLibrary,
+    deep_versions: Mapping[str, str],
+    waited_ms: float,
+    now: float,
+    counts: dict[str, int],
 ) -> Outcome:
     """The audit of a request given up unranked: each fast card stands, its deep candidate is blocked."""
     joined = JoinedTurn(request.envelope, None, None, request.policy, request.input_hashes, now)
@@ -216,7 +221,8 @@ def _shed(
     for kind, fast in request.fast_cards.items():
         template = library.get(fast["template_id"])
         item = RankedResponse(template.template_id, float(fast["confidence"]))
-        versions = fast["model_versions"]
+        # The deep tier's versions make the candidate's id its own, never the fast card's.
+        versions = {**fast["model_versions"], **deep_versions}
         cards.append(
             _card(
                 request,

@@ -55,9 +55,13 @@ def _reference_items():
     ]
 
 
-def _suggestions_for(settings, event_id, timeout=60.0):
+def _suggestions_for(settings, event_id, timeout=60.0, kind=None):
+    """The turn's published cards, once one (of `kind`, if given) has arrived."""
     records = read_until(
-        settings, "coaching.suggestions", lambda rs: any(r["event_id"] == event_id for r in rs), timeout=timeout
+        settings,
+        "coaching.suggestions",
+        lambda rs: any(r["event_id"] == event_id and kind in (None, r["kind"]) for r in rs),
+        timeout=timeout,
     )
     return [r for r in records if r["event_id"] == event_id]
 
@@ -97,7 +101,7 @@ def test_known_conversation_gets_expected_coaching_and_no_pii_leaks(coaching):
         turn("conv-known", 1, "agent", "I guarantee you will get the money back tomorrow."),
     ]
     produce(settings, items)
-    shown = _suggestions_for(settings, "conv-known-000")
+    shown = _suggestions_for(settings, "conv-known-000", kind="reply")
     replies = [s for s in shown if s["kind"] == "reply"]
     assert replies and replies[0]["template_id"].startswith("refund_request.")
     assert all(s["policy_version"] == POLICY_V1["version"] for s in shown)
@@ -151,6 +155,26 @@ def test_bad_records_go_to_dlq_with_reasons_and_the_job_keeps_running(coaching):
     assert b"\xff\xfe not utf-8" in [base64.b64decode(r["raw_base64"]) for r in dlq]
     assert _suggestions_for(settings, "conv-after-bad-000")
     assert flink_jobs.job_state(settings, job_id) == "RUNNING"
+
+
+def test_producers_retries_and_formats_are_met_through_the_broker(coaching):
+    """Issue 10: a producer retry is coached and audited once; epoch-ms `ts` and the wire format are read."""
+    settings, _ = coaching
+    first = turn("conv-retry", 0, "customer", "I want a refund for my broken kettle")
+    produce(settings, [first, first])  # the same event twice, as a producer retry sends it
+    wire = turn("conv-retry", 1, "customer", "it was delivered on monday")
+    wire["value"]["ts"] = 1764061200123
+    framed = b"\x00\x00\x00\x00\x07" + json.dumps(wire["value"]).encode()  # Confluent magic byte + schema id 7
+    produce_raw(settings, "conversation.events", b"conv-retry", framed)
+
+    def both_audited(records):
+        return {r["event_id"] for r in records if r["record_type"] == "turn"} >= {"conv-retry-000", "conv-retry-001"}
+
+    audit = read_until(settings, "coaching.audit", both_audited, read_committed=True)
+    turns = [r for r in audit if r["record_type"] == "turn" and r["conversation_id"] == "conv-retry"]
+    assert sorted(r["event_id"] for r in turns) == ["conv-retry-000", "conv-retry-001"]
+    wired = next(r for r in turns if r["event_id"] == "conv-retry-001")
+    assert wired["event_ts"] == "2025-11-25T09:00:00.123Z" and wired["ingest_notes"]
 
 
 def test_policy_update_applies_from_the_next_turn_and_is_recorded(coaching):

@@ -142,3 +142,10 @@ def test_the_deep_tier_steps_aside_while_the_fast_path_is_behind(core):
     ranker = FixedRanker(error=AssertionError("must not be called"))
     outcome = deepen(replace(request, envelope=queued), ranker, LIBRARY, deadline_ms=5000, now=queued.received_at)
     assert outcome.counts["deep_shed"] == 1
+
+
+def test_a_shed_candidate_never_shares_the_fast_cards_id(core):
+    request = _request(core)
+    outcome = deepen(request, FixedRanker({}), LIBRARY, deadline_ms=1, now=request.envelope.produced_at + 1)
+    fast_ids = {c["suggestion_id"] for c in request.fast_cards.values()}
+    assert outcome.audit and not fast_ids & {a["suggestion_id"] for a in outcome.audit}
