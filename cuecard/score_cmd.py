@@ -100,10 +100,12 @@ def score_lines(
             continue
         turn = scorer.score(text, speaker, channel, k=k, shadow=shadow)
         result: dict[str, Any] = turn.fast.as_dict()
-        result["top_responses"] = [{"template_id": r.template_id, "score": r.score} for r in turn.deep.responses]
-        result["degraded"] = turn.deep.degraded
-        if turn.deep.reason:
-            result["degraded_reason"] = turn.deep.reason
+        deep = turn.deep
+        assert deep is not None  # ranked: `rank` defaults to True
+        result["top_responses"] = [{"template_id": r.template_id, "score": r.score} for r in deep.responses]
+        result["degraded"] = deep.degraded
+        if deep.reason:
+            result["degraded_reason"] = deep.reason
         result["model_versions"] = scorer.model_versions
         if turn.shadow is not None:
             result["shadow"] = {**turn.shadow.as_dict(), "model_versions": scorer.fast.shadow_versions}

@@ -21,11 +21,6 @@ RULE_RANK = {"app_scam": 0, "volunteered_pii": 1, "high_risk": 2, "escalation": 
 KIND_RANK = {"fraud_playbook": 0, "pii_nudge": 1, "compliance_alert": 3, "reply": 5, "knowledge": 6, "next_action": 7}
 
 
-def card_key(card: Suggestion) -> str:
-    """What makes two cards the same for the agent: the template, or the rule that made it."""
-    return card.template_id or f"rule:{card.rule_id}"
-
-
 def _rank(card: Suggestion) -> tuple[int, float]:
     rule = (card.rule_id or "").split(":", 1)[0]
     return RULE_RANK.get(rule, KIND_RANK.get(card.kind, 9)), -card.confidence

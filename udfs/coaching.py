@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from udfs.agent_coaching import closing_check, coach_agent_turn
-from udfs.cards import card_key, select_cards
+from udfs.cards import select_cards
 from udfs.conversation import ConversationState, ScoresLike, update_state
 from udfs.guardrails import pii_types_in, text_guard
 from udfs.pii import mask_pii
@@ -96,8 +96,9 @@ def coach_turn(
         coach_agent_turn(work, pii_types)
     closing_check(work)
     cards = select_cards(work.suggestions)
-    keys = [card_key(c) for c in cards if c.status == "shown"]
-    final_state = new_state.with_raised(work.raised).with_shown(keys)
+    # Rule cards repeat by their once-keys; only templates are looked up in the shown list.
+    templates = [c.template_id for c in cards if c.status == "shown" and c.template_id]
+    final_state = new_state.with_raised(work.raised).with_shown(templates)
     return CoachingResult(tuple(cards), tuple(work.alerts), final_state, reading)
 
 

@@ -66,7 +66,7 @@ class ConversationState:
     intents_seen: tuple[str, ...] = ()  # intents customer turns were read as (not unclear), first-seen order
     topic: str | None = None  # what the conversation is about (udfs.understanding), never greeting/closing/other
     agent_asked: bool = False  # the agent's last turn asked the customer something
-    shown_cards: tuple[str, ...] = ()  # "<card key>|<topic>" of cards shown, so a card is not repeated
+    shown_cards: tuple[str, ...] = ()  # "<template id>|<topic>" of library cards shown, so none is repeated
     disclosures_said: tuple[str, ...] = ()  # disclosure ids the agent has made
     raised: tuple[str, ...] = ()  # keys of hints and alerts already raised, so each is raised once
     turns: int = 0
@@ -124,13 +124,13 @@ class ConversationState:
             return self
         return replace(self, raised=(self.raised + new)[-MAX_RAISED:])
 
-    def was_shown(self, card_key: str) -> bool:
-        """Whether this card was shown while the conversation had its current topic."""
-        return f"{card_key}|{self.topic}" in self.shown_cards
+    def was_shown(self, template_id: str) -> bool:
+        """Whether this template was shown while the conversation had its current topic."""
+        return f"{template_id}|{self.topic}" in self.shown_cards
 
-    def with_shown(self, card_keys: Iterable[str]) -> ConversationState:
-        """A copy that remembers cards shown under the current topic (oldest forgotten beyond the cap)."""
-        new = tuple(f"{k}|{self.topic}" for k in dict.fromkeys(card_keys) if not self.was_shown(k))
+    def with_shown(self, template_ids: Iterable[str]) -> ConversationState:
+        """A copy that remembers templates shown under the current topic (oldest forgotten beyond the cap)."""
+        new = tuple(f"{t}|{self.topic}" for t in dict.fromkeys(template_ids) if not self.was_shown(t))
         if not new:
             return self
         return replace(self, shown_cards=(self.shown_cards + new)[-MAX_SHOWN:])

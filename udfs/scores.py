@@ -82,6 +82,6 @@ class TurnScores:
 
     fast: FastScores
     shadow: FastScores | None
-    deep: DeepResult
+    deep: DeepResult | None  # None when the caller did not ask for a synchronous ranking
     fast_ms: float
     embedding: np.ndarray | None = None

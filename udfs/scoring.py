@@ -239,8 +239,12 @@ class TurnScorer:
             deep=settings.deep_tier,
         )
 
-    def score(self, text: str, speaker: str, channel: str, *, k: int = 3, shadow: bool = True) -> TurnScores:
+    def score(
+        self, text: str, speaker: str, channel: str, *, k: int = 3, shadow: bool = True, rank: bool = True
+    ) -> TurnScores:
         """Score one turn; never raises for model failures inside the deep tier.
+
+        `rank=False` skips the synchronous deep-tier ranking (the job's deep tier runs in its own stage).
 
         `fast_ms` includes the embedding when the intent model reads one; the embedding is returned on the
         result (`embedding`) for the deep tier to reuse.
@@ -250,7 +254,7 @@ class TurnScorer:
         fast = self.fast.score(text, speaker, channel, embedding=embedding)
         fast_ms = (time.perf_counter() - start) * 1000.0
         shadow_scores = self.fast.score_shadow(text, fast, embedding=embedding) if shadow else None
-        deep = self.deep.rank(text, fast, channel, k, spent_ms=fast_ms)
+        deep = self.deep.rank(text, fast, channel, k, spent_ms=fast_ms) if rank else None
         return TurnScores(fast, shadow_scores, deep, fast_ms, embedding)
 
 

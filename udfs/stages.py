@@ -39,7 +39,7 @@ from udfs.outputs import audited, audited_feedback, audited_turn, published, pub
 from udfs.pii import mask_pii
 from udfs.records import Suggestion, newer_policy
 from udfs.responses import ResponseLibrary
-from udfs.scores import DeepResult, FastScores, TurnScores
+from udfs.scores import FastScores, TurnScores
 from udfs.scoring import TurnScorer
 from udfs.settings import Settings
 from udfs.topics import AGENT_STATE, CONVERSATION_EVENTS, CUSTOMER_CONTEXT, FEEDBACK, POLICIES
@@ -238,7 +238,7 @@ class CoachingCore:
         `open_deep=False` leaves the deep ranker closed (the job's `coach` operator only asks for it).
         """
         library = ResponseLibrary.load()
-        scorer = TurnScorer.open(settings.with_overrides(deep_tier=False), library)
+        scorer = TurnScorer.open(settings.with_overrides(deep_tier=False), library)  # ranking is the deep stage's
         ranker = DeepRanker.load(settings.models_dir, library) if settings.deep_tier and open_deep else None
         return cls(
             scorer,
@@ -252,12 +252,10 @@ class CoachingCore:
     def _score(self, record: Mapping[str, Any]) -> tuple[TurnScores, str | None]:
         """The turn's scores, and why the fast tier failed (None when it did not)."""
         try:
-            return self.scorer.score(record["text"], record["speaker"], record["channel"]), None
+            return self.scorer.score(record["text"], record["speaker"], record["channel"], rank=False), None
         except Exception as err:  # noqa: BLE001 - a failing model degrades the turn, never stops the job
             reason = f"fast tier error: {type(err).__name__}: {err}"[:300]
-            return TurnScores(
-                NEUTRAL_SCORES, None, DeepResult((), degraded=True, reason=reason, latency_ms=0.0), 0.0
-            ), reason
+            return TurnScores(NEUTRAL_SCORES, None, None, 0.0), reason
 
     def coach(self, joined: JoinedTurn, state: ConversationState | None) -> Coached:
         """Score and coach one joined turn: every output record, the new state and what was shown."""
